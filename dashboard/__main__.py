@@ -1,0 +1,111 @@
+"""Command line: `python -m dashboard init|seed|ingest|serve`. Every command takes --database-url."""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from dashboard.settings import Settings
+from queries.db import make_engine
+from queries.load import ingest_cases, ingest_returns
+from queries.reference import ReferenceError, init_store, load_reference
+from queries.status import is_initialised
+from queries.validate import LoadError
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env(database_url=args.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        return args.func(args, engine, settings)
+    except (LoadError, ReferenceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except sa.exc.OperationalError as exc:
+        print(f"error: cannot reach the store at {engine.url.render_as_string(hide_password=True)}: "
+              f"{str(exc.orig).strip().splitlines()[0]}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+
+
+def _init(args, engine, settings) -> int:
+    counts = init_store(engine)
+    print("initialised: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+    return 0
+
+
+def _seed(args, engine, settings) -> int:
+    from sample_data.generate import generate, write_extracts
+
+    if args.if_empty and is_initialised(engine):
+        with engine.connect() as conn:
+            if conn.execute(sa.text("SELECT COUNT(*) FROM loads")).scalar_one():
+                print("store already has data; not seeding")
+                return 0
+    init_store(engine)
+    ref = load_reference(engine)
+    cases, returns = generate(ref, args.cases, args.seed, args.first, args.last)
+    with tempfile.TemporaryDirectory() as tmp:
+        case_path, returns_path = write_extracts(cases, returns, Path(tmp))
+        print(ingest_cases(engine, case_path, reference=ref, progress=sys.stderr.isatty()))
+        print(ingest_returns(engine, returns_path, reference=ref, progress=sys.stderr.isatty()))
+    return 0
+
+
+def _ingest(args, engine, settings) -> int:
+    if not is_initialised(engine):
+        print("error: the store has no schema yet; run `python -m dashboard init` first", file=sys.stderr)
+        return 1
+    load = ingest_cases if args.kind == "cases" else ingest_returns
+    print(load(engine, Path(args.file), progress=sys.stderr.isatty()))
+    return 0
+
+
+def _serve(args, engine, settings) -> int:
+    from dashboard import create_app
+
+    app = create_app(settings)
+    app.run(host=settings.host, port=settings.port, debug=False)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    from sample_data.generate import DEFAULT_FIRST, DEFAULT_LAST
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database-url", help="SQLAlchemy URL of the store (default: $DATABASE_URL or the "
+                                                "embedded SQLite file)")
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description="RASSO Pilot Monitor")
+    sub = parser.add_subparsers(required=True, metavar="command")
+    p = sub.add_parser("init", parents=[common], help="create the schema and load the reference data")
+    p.set_defaults(func=_init)
+    p = sub.add_parser("seed", parents=[common], help="generate synthetic extracts and load them")
+    p.add_argument("--cases", type=_positive, default=Settings().seed_cases, help="number of cases")
+    p.add_argument("--seed", type=int, default=Settings().seed, help="random seed (same seed, same data)")
+    p.add_argument("--first", default=DEFAULT_FIRST, help="first referral month (YYYY-MM)")
+    p.add_argument("--last", default=DEFAULT_LAST, help="last month (YYYY-MM)")
+    p.add_argument("--if-empty", action="store_true", help="do nothing when the store already has data")
+    p.set_defaults(func=_seed)
+    p = sub.add_parser("ingest", parents=[common], help="load a case or returns extract (CSV)")
+    p.add_argument("kind", choices=["cases", "returns"])
+    p.add_argument("file")
+    p.set_defaults(func=_ingest)
+    p = sub.add_parser("serve", parents=[common], help="serve the dashboard (development server)")
+    p.set_defaults(func=_serve)
+    return parser
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Loading extracts into the store: validate everything, then change the store in one transaction.
+
+A load either lands whole or leaves the store exactly as it was. Re-loading the same months for the same Area and
+force replaces them, so loads are idempotent. Case-derived monthly aggregates are rebuilt from the cases in the
+same transaction, so headlines and cohorts always reconcile.
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+from tqdm import tqdm
+
+from queries import schema as s
+from queries.measures import measures_by_basis
+from queries.reference import Reference, load_reference
+from queries.validate import (CASE_COLUMNS, RETURN_COLUMNS, LoadError, Problem, read_extract, typed_cases,
+                              typed_returns, validate_cases, validate_returns)
+
+CHUNK_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    kind: str
+    file_name: str
+    rows_read: int
+    inserted: int
+    replaced: int
+    seconds: float
+    first_month: str | None
+    last_month: str | None
+
+    def __str__(self) -> str:
+        months = f", months {self.first_month} to {self.last_month}" if self.first_month else ""
+        return (f"{self.file_name}: {self.rows_read:,} rows read, {self.inserted:,} inserted, "
+                f"{self.replaced:,} replaced{months}, in {self.seconds:.1f} s")
+
+
+def ingest_cases(engine: sa.Engine, path: Path, *, reference: Reference | None = None,
+                 max_month: str | None = None, progress: bool = False) -> LoadSummary:
+    t0 = time.perf_counter()
+    path = Path(path)
+    ref = reference or load_reference(engine)
+    text = read_extract(path, CASE_COLUMNS)
+    problems = validate_cases(text, ref, max_month)
+    if problems:
+        raise LoadError(path.name, problems)
+    frame = typed_cases(text)
+    units = frame.select("area_code", "force_code", "referral_month").unique()
+    try:
+        with engine.begin() as conn:
+            load_id = _start_load(conn, "cases", path)
+            replaced = _delete_by_month(conn, s.cases, units, "referral_month")
+            _insert(conn, s.cases, frame.with_columns(pl.lit(load_id).alias("load_id")), progress, path.name)
+            pairs = units.select("area_code", "force_code").unique().rows()
+            rebuild_case_aggregates(conn, pairs, load_id)
+            summary = _finish_load(conn, load_id, "cases", path, frame.height, replaced,
+                                   frame["referral_month"], t0)
+    except sa.exc.IntegrityError:
+        raise LoadError(path.name, _case_id_conflicts(engine, text.select("case_id", "_line"), units)) from None
+    return summary
+
+
+def ingest_returns(engine: sa.Engine, path: Path, *, reference: Reference | None = None,
+                   max_month: str | None = None, progress: bool = False) -> LoadSummary:
+    t0 = time.perf_counter()
+    path = Path(path)
+    ref = reference or load_reference(engine)
+    text = read_extract(path, RETURN_COLUMNS)
+    problems = validate_returns(text, ref, max_month)
+    if problems:
+        raise LoadError(path.name, problems)
+    frame = typed_returns(text)
+    with engine.begin() as conn:
+        load_id = _start_load(conn, "returns", path)
+        replaced = _delete_by_month(conn, s.monthly, frame.select("area_code", "force_code", "metric_code", "month")
+                                    .unique(), "month")
+        _insert(conn, s.monthly, frame.with_columns(pl.lit(load_id).alias("load_id")), progress, path.name)
+        return _finish_load(conn, load_id, "returns", path, frame.height, replaced, frame["month"], t0)
+
+
+def rebuild_case_aggregates(conn: sa.Connection, pairs: list[tuple[str, str]], load_id: int) -> int:
+    """Recompute every case-derived monthly aggregate of the given (area, force) units from the case table.
+
+    A whole unit is rebuilt, not just the loaded months, because decision measures count a case in its decision
+    month, which a re-load of earlier referral months can move. Two GROUP BY scans (one per month basis) compute
+    all measures; the result is small (units x months x metrics).
+    """
+    codes = [m for ms in measures_by_basis().values() for m in ms]
+    conn.execute(sa.delete(s.monthly).where(
+        s.monthly.c.metric_code.in_([m.metric_code for m in codes]),
+        sa.tuple_(s.monthly.c.area_code, s.monthly.c.force_code).in_(pairs)))
+    c = s.cases.c
+    rows = []
+    for basis, measures in measures_by_basis().items():
+        month = c[basis]
+        cols = [c.area_code, c.force_code, month.label("month")]
+        for m in measures:
+            cols.append(m.numerator_sql().label(f"{m.metric_code}__n"))
+            if m.has_denominator:
+                cols.append(m.denominator_sql().label(f"{m.metric_code}__d"))
+        query = (sa.select(*cols)
+                 .where(sa.tuple_(c.area_code, c.force_code).in_(pairs), month.is_not(None))
+                 .group_by(c.area_code, c.force_code, month))
+        for r in conn.execute(query).mappings():
+            for m in measures:
+                den = r[f"{m.metric_code}__d"] if m.has_denominator else None
+                rows.append({"month": r["month"], "area_code": r["area_code"], "force_code": r["force_code"],
+                             "metric_code": m.metric_code, "numerator": float(r[f"{m.metric_code}__n"] or 0),
+                             "denominator": None if den is None else float(den), "load_id": load_id})
+    for i in range(0, len(rows), CHUNK_ROWS):
+        conn.execute(sa.insert(s.monthly), rows[i:i + CHUNK_ROWS])
+    return len(rows)
+
+
+def _start_load(conn: sa.Connection, kind: str, path: Path) -> int:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = conn.execute(sa.insert(s.loads).values(
+        loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), kind=kind, file_name=path.name,
+        sha256=digest, rows_read=0, rows_inserted=0, rows_replaced=0))
+    return result.inserted_primary_key[0]
+
+
+def _finish_load(conn, load_id, kind, path, rows, replaced, months: pl.Series, t0) -> LoadSummary:
+    first, last = months.min(), months.max()
+    conn.execute(sa.update(s.loads).where(s.loads.c.load_id == load_id).values(
+        rows_read=rows, rows_inserted=rows, rows_replaced=replaced, first_month=first, last_month=last))
+    return LoadSummary(kind, path.name, rows, rows, replaced, time.perf_counter() - t0, first, last)
+
+
+def _delete_by_month(conn: sa.Connection, table: sa.Table, keys: pl.DataFrame, month_col: str) -> int:
+    """Delete the rows a load replaces: one statement per group of the non-month key, listing its months."""
+    group_cols = [k for k in keys.columns if k != month_col]
+    deleted = 0
+    for group, part in keys.group_by(group_cols, maintain_order=True):
+        where = [table.c[k] == v for k, v in zip(group_cols, group)]
+        months = part[month_col].to_list()
+        deleted += conn.execute(sa.delete(table).where(*where, table.c[month_col].in_(months))).rowcount
+    return deleted
+
+
+def _insert(conn, table: sa.Table, frame: pl.DataFrame, progress: bool, label: str) -> None:
+    with tqdm(total=frame.height, unit="rows", desc=label, disable=not progress, file=sys.stderr,
+              leave=False) as bar:
+        for chunk in frame.iter_slices(CHUNK_ROWS):
+            conn.execute(sa.insert(table), chunk.to_dicts())
+            bar.update(chunk.height)
+
+
+def _case_id_conflicts(engine: sa.Engine, ids: pl.DataFrame, units: pl.DataFrame) -> list[Problem]:
+    """Explain a rejected case load: case_ids already stored under a unit and month this file does not replace."""
+    file_units = {tuple(u) for u in units.rows()}
+    problems = []
+    with engine.connect() as conn:
+        for chunk in ids.iter_slices(5_000):
+            found = conn.execute(sa.select(s.cases.c.case_id, s.cases.c.area_code, s.cases.c.force_code,
+                                           s.cases.c.referral_month)
+                                 .where(s.cases.c.case_id.in_(chunk["case_id"].to_list()))).all()
+            where = {r.case_id: r for r in found if (r.area_code, r.force_code, r.referral_month) not in file_units}
+            for case_id, line in chunk.iter_rows():
+                if case_id in where:
+                    r = where[case_id]
+                    problems.append(Problem(line, "case_id", f"'{case_id}' is already loaded under {r.area_code}/"
+                                            f"{r.force_code} {r.referral_month}, which this file does not replace"))
+    return problems or [Problem(None, None, "the store refused the rows (integrity error)")]

@@ -1,0 +1,89 @@
+"""Headline aggregates: ratio of sums at whatever level and grain is shown.
+
+SQL filters and groups the monthly aggregate table to (month, level keys, metric); a pure polars step rolls months
+up to quarters, years or the whole period. A rate over several forces or months is always the summed numerator over
+the summed denominator, never an average of rates. Stock measures (staff in post) are averaged over months instead
+of summed, as their catalogue entry says.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import polars as pl
+import sqlalchemy as sa
+
+from queries import schema as s
+from queries.filters import Filters
+from queries.months import quarter_of
+from queries.reference import Reference
+
+LEVEL_KEYS = {"national": (), "area": ("area_code",), "force": ("area_code", "force_code")}
+
+
+def unit_condition(filters: Filters, table: sa.Table = s.monthly) -> list[sa.ColumnElement]:
+    """WHERE terms selecting the (area, force) units a filter covers; shared by every query."""
+    where = []
+    if filters.areas:
+        where.append(table.c.area_code.in_(filters.areas))
+    if filters.forces:
+        where.append(table.c.force_code.in_(filters.forces))
+    return where
+
+
+def monthly_sums(engine: sa.Engine, filters: Filters, metric_codes: Iterable[str],
+                 level: str = "national") -> pl.DataFrame:
+    """Summed numerators and denominators per month, metric and level key, for the filter's units and months."""
+    keys = [s.monthly.c[k] for k in LEVEL_KEYS[level]]
+    m = s.monthly.c
+    where = [m.metric_code.in_(list(metric_codes)), *unit_condition(filters)]
+    if filters.period_from:
+        where.append(m.month >= filters.period_from)
+    if filters.period_to:
+        where.append(m.month <= filters.period_to)
+    query = (sa.select(m.month, *keys, m.metric_code, sa.func.sum(m.numerator).label("numerator"),
+                       sa.func.sum(m.denominator).label("denominator"))
+             .where(*where).group_by(m.month, *keys, m.metric_code).order_by(m.metric_code, *keys, m.month))
+    schema = {"month": pl.String, **{k: pl.String for k in LEVEL_KEYS[level]}, "metric_code": pl.String,
+              "numerator": pl.Float64, "denominator": pl.Float64}
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def period_label(grain: str) -> pl.Expr:
+    month = pl.col("month")
+    if grain == "month":
+        return month
+    if grain == "quarter":
+        return month.map_elements(quarter_of, return_dtype=pl.String)
+    if grain == "year":
+        return month.str.slice(0, 4)
+    return pl.lit("period")   # the whole selected period
+
+
+def rollup(sums: pl.DataFrame, grain: str, ref: Reference) -> pl.DataFrame:
+    """Roll monthly sums up to the grain and compute each value as a ratio of sums. Pure: frame in, frame out."""
+    keys = [c for c in ("area_code", "force_code") if c in sums.columns]
+    stock = [code for code, m in ref.metrics.items() if m.period_aggregation == "mean"]
+    counts = [code for code, m in ref.metrics.items() if not m.has_denominator]
+    is_stock = pl.col("metric_code").is_in(stock)
+    out = (sums.with_columns(period_label(grain).alias("period"))
+           .group_by(["period", *keys, "metric_code"], maintain_order=True)
+           .agg(pl.col("numerator").sum(), pl.col("denominator").sum(), pl.col("month").n_unique().alias("months"),
+                pl.col("month").min().alias("first_month"), pl.col("month").max().alias("last_month")))
+    out = out.with_columns(
+        pl.when(is_stock).then(pl.col("numerator") / pl.col("months")).otherwise(pl.col("numerator"))
+        .alias("numerator"),
+        pl.when(pl.col("metric_code").is_in(counts)).then(None).otherwise(pl.col("denominator"))
+        .alias("denominator"),
+    )
+    value = (pl.when(pl.col("metric_code").is_in(counts)).then(pl.col("numerator"))
+             .when(pl.col("denominator") > 0).then(pl.col("numerator") / pl.col("denominator"))
+             .otherwise(None))
+    return out.with_columns(value.alias("value")).sort(["metric_code", *keys, "period"])
+
+
+def metric_values(engine: sa.Engine, filters: Filters, metric_codes: Iterable[str], ref: Reference,
+                  level: str = "national", grain: str | None = None) -> pl.DataFrame:
+    """The one aggregation used by screens and exports alike."""
+    return rollup(monthly_sums(engine, filters, metric_codes, level), grain or filters.grain, ref)
