@@ -1,0 +1,290 @@
+"""Statistical process control (XmR charts) following NHS England's "Making Data Count" (MDC).
+
+Pure functions: lists in, a polars frame out; no SQL, Dash or I/O.
+
+XmR chart: the centre line is the mean of the points; the moving range MR is |x(t) - x(t-1)|;
+process limits are mean +/- 2.66 x mean MR and the two-sigma lines mean +/- 1.77 x mean MR
+(one sigma, 0.89 x mean MR, is exposed as ``ONE_SIGMA_FACTOR`` for charts that want it).
+
+Choices where reference tools differ (each one is deliberate; tests pin them down):
+
+* Minimum points: limits, flags and icons need ``min_points`` (default 13, as MDC; some use 15)
+  non-missing values in the segment, and at least one moving range.
+* Outside limits: a point strictly beyond a process limit. A point exactly on a limit is inside.
+* Shift: ``shift_length`` (default 6, as MDC; some tools use 7) or more consecutive points
+  strictly on one side of the mean. A point exactly on the mean breaks the run.
+* Trend: ``trend_length`` counts POINTS, not steps (default 6 points = 5 consecutive rises or
+  falls, as MDC). An equal value breaks the run. A trend may cross the mean; its side is its
+  direction (rising = "high", falling = "low"), as MDC colours trends.
+* Two of three: two or three of any three consecutive points strictly beyond the same-side
+  two-sigma line. A point beyond the process limit is also beyond two sigma, so by default it
+  counts; ``beyond_limit_counts_for_two_of_three=False`` (as some tools do) turns that off.
+  Only the points beyond the line are flagged, not the third point of the window, which is not
+  itself unusual.
+* Every point of a qualifying run or window is flagged, not only the last.
+* Conflicts: outside_limits, shift and two_of_three always agree with the point's side of the
+  mean, so a conflict can only be with a trend (e.g. the rising end of a low shift). The
+  position rules win: the point's side is its side of the mean. A point that ends one trend and
+  starts the opposite one is a peak ("high") or a trough ("low").
+* Recalculation: from the first period >= ``recalc_from`` (ISO "YYYY-MM" strings compare in
+  date order; periods must be strictly increasing) the series is a second segment with its own
+  mean and limits. Rules never span the boundary and no moving range is taken across it.
+* Missing values (None or NaN) become null. They are left out of the mean, no moving range is
+  taken across a gap, and a gap breaks shift and trend runs and two-of-three windows (we cannot
+  know what the missing month did). A missing row keeps its segment's lines (so they draw
+  unbroken) but gets no flag. The variation icon uses the last non-missing point.
+* No moving-range screening (some tools drop MRs above 3.267 x mean MR before averaging).
+* Lines and comparisons use exact rational arithmetic (``fractions.Fraction``) on the values
+  as given, so flags never depend on float rounding: a point exactly on the mean or a limit is
+  on it (plain floats can put 2.66 x mean MR a hair off), and negating the series or adding a
+  constant (when the sums are exact, e.g. counts) cannot change a flag. The returned lines are rounded to f64.
+* Assurance: the target is compared with the process limits of the latest segment (last row).
+  A target exactly on a limit counts as between them ("hit and miss"). No icon (None) without
+  a target, for a neutral direction, or when the latest segment has no limits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import polars as pl
+
+IMPROVEMENT_COLOUR = "#00B0F0"  # blue
+CONCERN_COLOUR = "#E46C0A"  # orange
+NEITHER_COLOUR = "#490092"  # purple
+COMMON_CAUSE_COLOUR = "#A6A6A6"  # grey
+# Blue and grey fail 3:1 contrast on white: draw markers with a dark outline and a text label.
+VARIATION_COLOURS = {
+    "improvement": IMPROVEMENT_COLOUR,
+    "concern": CONCERN_COLOUR,
+    "neither": NEITHER_COLOUR,
+    "common cause": COMMON_CAUSE_COLOUR,
+}
+
+LIMIT_FACTOR = 2.66
+TWO_SIGMA_FACTOR = 1.77
+ONE_SIGMA_FACTOR = 0.89
+_K3, _K2 = Fraction("2.66"), Fraction("1.77")
+
+RULES = ("outside_limits", "shift", "trend", "two_of_three")
+DIRECTIONS = ("up", "down", "neutral")
+
+# Text equivalents of the icons, shown to users.
+NOT_ENOUGH_POINTS = "not enough points"
+COMMON_CAUSE = "common cause"
+VARIATION_ICONS = (COMMON_CAUSE,) + tuple(
+    f"special cause {kind} ({side})"
+    for kind in ("improvement", "concern", "neither")
+    for side in ("high", "low")
+)
+HIT_AND_MISS = "hit and miss"
+CONSISTENTLY_PASSING = "consistently passing the target"
+CONSISTENTLY_FAILING = "consistently failing the target"
+
+_SCHEMA = {
+    "period": pl.String,
+    "value": pl.Float64,
+    "segment": pl.Int32,
+    "mean": pl.Float64,
+    "upper_limit": pl.Float64,
+    "lower_limit": pl.Float64,
+    "upper_2sigma": pl.Float64,
+    "lower_2sigma": pl.Float64,
+    "special_cause": pl.String,
+    "side": pl.String,
+    "variation": pl.String,
+}
+_LINES = ("mean", "upper_limit", "lower_limit", "upper_2sigma", "lower_2sigma")
+
+
+@dataclass(frozen=True)
+class SPCSettings:
+    """Run lengths and thresholds; defaults are the MDC ones (see the module docstring)."""
+
+    shift_length: int = 6
+    trend_length: int = 6  # points, not steps: 6 points = 5 rises
+    min_points: int = 13
+    beyond_limit_counts_for_two_of_three: bool = True
+
+    def __post_init__(self) -> None:
+        if self.shift_length < 1 or self.trend_length < 2 or self.min_points < 2:
+            raise ValueError("need shift_length >= 1, trend_length >= 2, min_points >= 2")
+
+
+def _sign(x: Fraction) -> int:
+    return (x > 0) - (x < 0)
+
+
+def _runs(keys: list, min_len: int):
+    """Yield (start, stop, key) of maximal runs of one truthy key; None or 0 breaks a run."""
+    i = 0
+    while i < len(keys):
+        j = i + 1
+        while j < len(keys) and keys[j] == keys[i]:
+            j += 1
+        if keys[i] and j - i >= min_len:
+            yield i, j, keys[i]
+        i = j
+
+
+def _evaluate(xs: list[Fraction | None], s: SPCSettings):
+    """Lines, fired rules and side for each point of one segment (None lines if too short)."""
+    n = len(xs)
+    present = [x for x in xs if x is not None]
+    mrs = [abs(b - a) for a, b in zip(xs, xs[1:]) if a is not None and b is not None]
+    if len(present) < s.min_points or not mrs:
+        return None, [set() for _ in xs], [""] * n
+    mean = sum(present) / len(present)
+    mr = sum(mrs) / len(mrs)
+    lines = (mean, mean + _K3 * mr, mean - _K3 * mr, mean + _K2 * mr, mean - _K2 * mr)
+    _, ucl, lcl, u2, l2 = lines
+    rules: list[set[str]] = [set() for _ in xs]
+    rising, falling = [False] * n, [False] * n
+
+    for i, x in enumerate(xs):
+        if x is not None and (x > ucl or x < lcl):
+            rules[i].add("outside_limits")
+
+    side_of_mean = [None if x is None else _sign(x - mean) for x in xs]
+    for start, stop, _ in _runs(side_of_mean, s.shift_length):
+        for i in range(start, stop):
+            rules[i].add("shift")
+
+    # steps[i] is the direction from point i-1 to point i; k equal steps span k + 1 points.
+    steps = [None] + [None if a is None or b is None else _sign(b - a) for a, b in zip(xs, xs[1:])]
+    for start, stop, key in _runs(steps, s.trend_length - 1):
+        for i in range(start - 1, stop):
+            rules[i].add("trend")
+            (rising if key > 0 else falling)[i] = True
+
+    def beyond(x: Fraction | None) -> int | None:
+        if x is None:
+            return None
+        if not s.beyond_limit_counts_for_two_of_three and (x > ucl or x < lcl):
+            return 0
+        return 1 if x > u2 else -1 if x < l2 else 0
+
+    far = [beyond(x) for x in xs]
+    for w in range(n - 2):
+        window = far[w : w + 3]
+        if None in window:
+            continue
+        for key in (1, -1):
+            hits = [w + k for k in range(3) if window[k] == key]
+            if len(hits) >= 2:
+                for i in hits:
+                    rules[i].add("two_of_three")
+
+    sides = [""] * n
+    for i, x in enumerate(xs):
+        if rules[i] - {"trend"}:  # position rules win; they always agree with the side of the mean
+            sides[i] = "high" if x > mean else "low"
+        elif rising[i] and falling[i]:  # end of one trend, start of the other: a peak or trough
+            sides[i] = "high" if x > xs[i - 1] else "low"
+        elif rules[i]:
+            sides[i] = "high" if rising[i] else "low"
+    return lines, rules, sides
+
+
+def _check_direction(direction: str) -> None:
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+
+
+def _classify(side: str, direction: str) -> str:
+    """'improvement', 'concern' or 'neither' for a special cause on `side` ('high'/'low')."""
+    if direction == "neutral":
+        return "neither"
+    return "improvement" if (side == "high") == (direction == "up") else "concern"
+
+
+def _to_fraction(v: float | None) -> Fraction | None:
+    if v is None or math.isnan(v):
+        return None
+    if not math.isfinite(v):
+        raise ValueError(f"values must be finite or missing, got {v!r}")
+    return Fraction(float(v))
+
+
+def spc_table(
+    periods: list[str],
+    values: list[float | None],
+    *,
+    direction: str = "up",
+    recalc_from: str | None = None,
+    target: float | None = None,
+    settings: SPCSettings = SPCSettings(),
+) -> pl.DataFrame:
+    """One row per period, in order: value, segment, XmR lines, fired rules, side, variation.
+
+    `target` does not change the table (use `assurance_icon`); it is accepted and checked so
+    callers can pass a metric's whole configuration in one place.
+    """
+    _check_direction(direction)
+    if len(periods) != len(values):
+        raise ValueError("periods and values must be the same length")
+    if any(b <= a for a, b in zip(periods, periods[1:])):
+        raise ValueError("periods must be strictly increasing (e.g. 'YYYY-MM' strings)")
+    if target is not None and not math.isfinite(target):
+        raise ValueError("target must be a finite number or None")
+    xs = [_to_fraction(v) for v in values]
+    segment = [int(recalc_from is not None and p >= recalc_from) for p in periods]
+
+    out: dict[str, list] = {name: [] for name in _SCHEMA}
+    for seg in (0, 1):
+        idx = [i for i, g in enumerate(segment) if g == seg]
+        seg_xs = [xs[i] for i in idx]
+        lines, rules, sides = _evaluate(seg_xs, settings)
+        for x, fired, side in zip(seg_xs, rules, sides):
+            for name, line in zip(_LINES, lines or (None,) * 5):
+                out[name].append(None if line is None else float(line))
+            out["special_cause"].append(",".join(r for r in RULES if r in fired))
+            out["side"].append(side)
+            if lines is None or x is None:
+                out["variation"].append("")
+            else:
+                out["variation"].append(_classify(side, direction) if side else COMMON_CAUSE)
+    out["period"] = list(periods)
+    out["value"] = [None if x is None else float(x) for x in xs]
+    out["segment"] = segment
+    return pl.DataFrame(out, schema=_SCHEMA)
+
+
+def variation_icon(table: pl.DataFrame, direction: str) -> str:
+    """Text of the MDC variation icon, from the last non-missing point of an `spc_table`.
+
+    The classification is redone from the point's side and `direction`, so it always matches
+    the direction the caller is displaying.
+    """
+    _check_direction(direction)
+    observed = table.filter(pl.col("value").is_not_null())
+    if observed.height == 0:
+        return NOT_ENOUGH_POINTS
+    last = observed.row(-1, named=True)
+    if last["mean"] is None:
+        return NOT_ENOUGH_POINTS
+    if not last["side"]:
+        return COMMON_CAUSE
+    return f"special cause {_classify(last['side'], direction)} ({last['side']})"
+
+
+def assurance_icon(table: pl.DataFrame, target: float | None, direction: str) -> str | None:
+    """Text of the MDC assurance icon from the latest segment's process limits.
+
+    None when there is no target, the direction is neutral (nothing counts as passing), or the
+    latest segment has too few points to have limits.
+    """
+    _check_direction(direction)
+    if target is None or math.isnan(target) or direction == "neutral" or table.height == 0:
+        return None
+    last = table.row(-1, named=True)
+    lower, upper = last["lower_limit"], last["upper_limit"]
+    if lower is None or upper is None:
+        return None
+    if lower <= target <= upper:
+        return HIT_AND_MISS
+    band_above_target = lower > target
+    passing = band_above_target == (direction == "up")
+    return CONSISTENTLY_PASSING if passing else CONSISTENTLY_FAILING
