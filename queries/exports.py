@@ -1,0 +1,281 @@
+"""Board-paper exports of headline metrics: parameter checks, the tidy table, file naming and the CSV text.
+
+Everything here is pure (reference data and polars frames in, values or bytes out) so it can be tested without
+Flask; dashboard/exports.py holds the routes and the Excel writer. The figures themselves always come from
+queries.metrics.metric_values, the aggregation the screens use: this module only labels and formats them.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterator, Mapping
+from urllib.parse import urlencode
+
+import polars as pl
+
+from queries.disclosure import NOT_AVAILABLE, SUPPRESSED, to_display
+from queries.filters import GRAINS, LEVELS, MAX_LIST, MAX_VALUE_LENGTH, Filters, parse_filters
+from queries.months import is_month
+from queries.reference import Reference
+
+COLUMNS = ("period", "area_code", "area_name", "force_code", "force_name", "workstream", "metric_code",
+           "metric_name", "numerator", "denominator", "value", "unit")
+NUMBERS = ("numerator", "denominator", "value")
+# The CSV records what it holds in two constant columns after the data columns (see docs/exports.md).
+ABOUT_COLUMNS = ("filters", "data_as_at")
+PARAMETERS = ("metric", "workstream", "area", "force", "from", "to", "level", "grain")
+SINGLE_VALUED = ("workstream", "from", "to", "level", "grain")
+DECIMALS = 6
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+LEVEL_WORDS = {"national": "all selected units together", "area": "each CPS Area",
+               "force": "each police force within each CPS Area"}
+FILTER_PARAMETERS = ("area", "force", "from", "to", "grain", "workstream")
+
+
+class BadParameter(ValueError):
+    """A query parameter the export refuses; str() is the one-line message the client gets with HTTP 400."""
+
+    def __init__(self, parameter: str, detail: str):
+        self.parameter = parameter
+        super().__init__(f"bad parameter '{shown(parameter)}': {detail}")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    filters: Filters
+    metric_codes: tuple[str, ...]      # what is exported, in catalogue order
+    metrics_named: bool                # True when metric= was given (file name and filters record it)
+    level: str = "national"
+    grain: str = "month"
+
+
+@dataclass(frozen=True)
+class ExportMeta:
+    """What a file says about itself: the request, effective period, data as-at and the URLs that made it."""
+    request: ExportRequest
+    period_from: str
+    period_to: str
+    data_as_at: str
+    generated_at: datetime
+    request_url: str = ""
+    reproduce_url: str = ""
+    threshold: int = 10
+
+
+def shown(value: str) -> str:
+    """A user-supplied value made safe to echo in a one-line message: truncated, control characters replaced."""
+    text = str(value)[:MAX_VALUE_LENGTH]
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def _split(query: Mapping, key: str) -> list[str]:
+    """Values of a parameter, repeated or comma-separated, as the Filters parser reads them."""
+    raw = query.get(key, [])
+    raw = [raw] if isinstance(raw, str) else raw
+    return [v.strip() for item in raw for v in str(item).split(",") if v.strip()]
+
+
+def _describe(key: str, value: str) -> str:
+    if key in ("from", "to"):
+        return f"'{shown(value)}' is not a month like 2024-03"
+    if key == "grain":
+        return f"'{shown(value)}' is not one of {', '.join(GRAINS)}"
+    label = {"area": "CPS Area code", "force": "police force code", "workstream": "workstream code"}[key]
+    return f"unknown {label} '{shown(value)}'"
+
+
+def _check_alone(query: Mapping, key: str, ref: Reference) -> None:
+    """Validate one parameter with the shared Filters parser; refuse it, naming the first bad value."""
+    values = _split(query, key)
+    if not parse_filters({key: values}, ref).errors:
+        return
+    if len(values) > MAX_LIST:
+        raise BadParameter(key, f"more than {MAX_LIST} values")
+    for v in values:
+        if parse_filters({key: [v]}, ref).errors:
+            raise BadParameter(key, _describe(key, v))
+    raise BadParameter(key, "invalid value")
+
+
+def parse_export_query(query: Mapping[str, str | list[str]], ref: Reference) -> ExportRequest:
+    """Turn request.args.to_dict(flat=False) into an ExportRequest, or raise BadParameter.
+
+    The screens forgive a bad value (they drop it and say so); a stable URL for a scripted board pack must not,
+    because a silently dropped filter yields plausible but wrong figures. So every problem the shared parser
+    reports, and every unknown parameter name (a typo such as `areas=`), is refused.
+    """
+    for key in query:
+        if key not in PARAMETERS:
+            raise BadParameter(key, f"unknown parameter; use {', '.join(PARAMETERS)}")
+    for key in SINGLE_VALUED:
+        if len(_split(query, key)) > 1:
+            raise BadParameter(key, "give at most one value")
+    for key in FILTER_PARAMETERS:
+        _check_alone(query, key, ref)
+    subset = {k: _split(query, k) for k in FILTER_PARAMETERS}
+    parsed = parse_filters(subset, ref)
+    if parsed.errors:   # each value is fine alone, so a combination is wrong
+        if parse_filters({"from": subset["from"], "to": subset["to"]}, ref).errors:
+            raise BadParameter("from", f"'from' ({subset['from'][0]}) is after 'to' ({subset['to'][0]})")
+        if parse_filters({"area": subset["area"], "force": subset["force"]}, ref).errors:
+            outside = [f for f in subset["force"] if not set(ref.areas_of(f)) & set(subset["area"])]
+            raise BadParameter("force", f"force {shown(outside[0] if outside else '')} is not in the chosen Areas")
+        raise BadParameter("query", shown(parsed.errors[0]))
+    filters = parsed.filters
+    level = (_split(query, "level") or ["national"])[0]
+    if level not in LEVELS:
+        raise BadParameter("level", f"'{shown(level)}' is not one of {', '.join(LEVELS)}")
+    named = _split(query, "metric")
+    if len(named) > MAX_LIST:
+        raise BadParameter("metric", f"more than {MAX_LIST} values")
+    for code in named:
+        if code not in ref.metrics:
+            raise BadParameter("metric", f"unknown metric code '{shown(code)}'")
+        if filters.workstream and ref.metrics[code].workstream_code != filters.workstream:
+            raise BadParameter("metric", f"metric '{code}' is not in workstream '{filters.workstream}'")
+    if named:
+        codes = tuple(c for c in ref.metrics if c in set(named))     # catalogue order, duplicates dropped
+    elif filters.workstream:
+        codes = tuple(m.metric_code for m in ref.metrics_of(filters.workstream))
+    else:
+        codes = tuple(ref.metrics)
+    return ExportRequest(filters, codes, bool(named), level, filters.grain)
+
+
+def canonical_query(meta: ExportMeta) -> str:
+    """The query string that reproduces the file, with the period made explicit; codes sorted so it is stable."""
+    req, f = meta.request, meta.request.filters
+    pairs: list[tuple[str, str]] = []
+    if f.workstream:
+        pairs.append(("workstream", f.workstream))
+    if req.metrics_named:
+        pairs += [("metric", c) for c in req.metric_codes]
+    pairs += [("area", a) for a in sorted(f.areas)] + [("force", x) for x in sorted(f.forces)]
+    pairs += [(k, v) for k, v in (("from", meta.period_from), ("to", meta.period_to)) if is_month(v)]
+    pairs += [("level", req.level), ("grain", req.grain)]
+    return urlencode(pairs)
+
+
+def _segment(prefix: str, codes) -> str:
+    joined = "-".join(codes)
+    if len(joined) > 60:   # keep names short: a count and a stable digest instead of every code
+        joined = f"{len(codes)}codes-{hashlib.sha256(joined.encode()).hexdigest()[:8]}"
+    return f"{prefix}-{joined}"
+
+
+def file_name(meta: ExportMeta, extension: str) -> str:
+    """Deterministic download name recording level, grain, period, filters and data as-at; [A-Za-z0-9._-] only."""
+    req, f = meta.request, meta.request.filters
+    parts = ["rasso-metrics", req.level, req.grain, meta.period_from, meta.period_to]
+    if f.workstream:
+        parts.append(f"ws-{f.workstream}")
+    if req.metrics_named:
+        parts.append(_segment("metric", req.metric_codes))
+    if f.areas:
+        parts.append(_segment("area", sorted(f.areas)))
+    if f.forces:
+        parts.append(_segment("force", sorted(f.forces)))
+    parts.append(f"asat-{meta.data_as_at}")
+    return re.sub(r"[^A-Za-z0-9._-]", "-", "_".join(parts)) + "." + extension
+
+
+def export_table(values: pl.DataFrame, ref: Reference) -> pl.DataFrame:
+    """metric_values output (already suppressed there) -> the export's rows: labels and catalogue order.
+
+    metric_values applies disclosure control and flags a row `suppressed`; here that row flag becomes one flag per
+    number column (`<column>_suppressed`, the convention of queries.disclosure) so "[c]" lands only on the cells
+    that were withheld, while a count's missing denominator and a zero denominator's missing value stay "[x]".
+    """
+    catalogue = pl.DataFrame(
+        [(m.metric_code, m.workstream_code, m.name, m.unit, m.sort_order) for m in ref.metrics.values()],
+        schema={"metric_code": pl.String, "workstream": pl.String, "metric_name": pl.String, "unit": pl.String,
+                "sort_order": pl.Int64}, orient="row")
+    df = values.join(catalogue, on="metric_code", how="left")
+    for key in ("area_code", "force_code"):
+        if key not in df.columns:
+            df = df.with_columns(pl.lit("").alias(key))
+    names = {"area_name": ("area_code", ref.areas), "force_name": ("force_code", ref.forces)}
+    hidden = pl.col("suppressed").fill_null(False)
+    df = df.with_columns(
+        *[pl.col(code).replace_strict(mapping, default="", return_dtype=pl.String).alias(name)
+          for name, (code, mapping) in names.items()],
+        (hidden & pl.col("numerator").is_null()).alias("numerator_suppressed"),
+        (hidden & pl.col("denominator").is_null() & (pl.col("unit") != "count")).alias("denominator_suppressed"),
+        (hidden & pl.col("value").is_null()).alias("value_suppressed"),
+    )
+    flags = [f"{c}_suppressed" for c in NUMBERS]
+    return df.sort(["sort_order", "area_code", "force_code", "period"]).select(*COLUMNS, *flags)
+
+
+def format_number(x: float) -> str:
+    """Fixed-point, at most DECIMALS places, no exponent, no thousands separator: stable text for exact tests."""
+    if not math.isfinite(x):
+        raise ValueError(f"cannot export a non-finite number {x!r}")
+    text = f"{x:.{DECIMALS}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def neutralise(text: str) -> str:
+    """A text cell that a spreadsheet would run as a formula gets a leading quote (OWASP CSV injection advice)."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def display_rows(table: pl.DataFrame) -> Iterator[list[str]]:
+    """Rows of CSV cells: numbers formatted, "[c]"/"[x]" from the one display function, text neutralised."""
+    formatted = table.with_columns(pl.col(c).map_elements(format_number, return_dtype=pl.String) for c in NUMBERS)
+    shown_df = to_display(formatted, list(NUMBERS))
+    for row in shown_df.select(COLUMNS).iter_rows(named=True):
+        yield [row[c] if c in NUMBERS else neutralise(row[c] or "") for c in COLUMNS]
+
+
+def csv_chunks(table: pl.DataFrame, meta: ExportMeta, rows_per_chunk: int = 2000) -> Iterator[bytes]:
+    """The CSV file as UTF-8 byte chunks (BOM first, CRLF line ends), formatted a slice at a time for streaming."""
+    about = [neutralise(canonical_query(meta)), neutralise(meta.data_as_at)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([*COLUMNS, *ABOUT_COLUMNS])
+    yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    for batch in table.iter_slices(rows_per_chunk):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows(cells + about for cells in display_rows(batch))
+        yield buffer.getvalue().encode("utf-8")
+
+
+def filters_in_words(meta: ExportMeta, ref: Reference) -> list[tuple[str, str]]:
+    """(label, text) pairs describing the applied filters, for the Cover sheet."""
+    req, f = meta.request, meta.request.filters
+    named = lambda codes, names: "; ".join(f"{names[c]} ({c})" for c in codes)   # noqa: E731
+    metrics = {c: m.name for c, m in ref.metrics.items()}
+    workstreams = {w.workstream_code: w.name for w in ref.workstreams}
+    return [
+        ("Measures", named(req.metric_codes, metrics) if req.metrics_named or f.workstream
+         else f"all {len(req.metric_codes)} measures"),
+        ("Workstream", named([f.workstream], workstreams) if f.workstream else "all workstreams"),
+        ("CPS Areas", named(sorted(f.areas), ref.areas) if f.areas else "all CPS Areas"),
+        ("Police forces", named(sorted(f.forces), ref.forces) if f.forces
+         else "all forces of the chosen Areas" if f.areas else "all police forces"),
+        ("Period", f"{meta.period_from} to {meta.period_to}"),
+        ("Rows for", LEVEL_WORDS[req.level]),
+        ("Time periods", {"month": "months", "quarter": "calendar quarters", "year": "calendar years"}[req.grain]),
+    ]
+
+
+def partial_period_note(meta: ExportMeta) -> str | None:
+    """Say so when from/to cut through a quarter or year: its figures then cover only some of its months."""
+    size = {"month": 1, "quarter": 3, "year": 12}[meta.request.grain]
+    starts = (int(meta.period_from[5:7]) - 1) % size == 0 if meta.period_from[5:7].isdigit() else True
+    ends = int(meta.period_to[5:7]) % size == 0 if meta.period_to[5:7].isdigit() else True
+    if starts and ends:
+        return None
+    return (f"The period {meta.period_from} to {meta.period_to} does not start and end on {meta.request.grain} "
+            "boundaries: the first or last period covers only the months inside it.")
+
+
+SYMBOLS = ((SUPPRESSED, "confidential: withheld to protect individuals (see the disclosure rule)"),
+           (NOT_AVAILABLE, "not available: the measure has no denominator, or the denominator is zero"))
