@@ -24,7 +24,12 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver poppler-utils; \
 	  else echo "browser tests need: sudo apt-get install chromium chromium-driver (they are skipped until then)"; fi; }
 
-test: $(STAMP) browser-deps
+## axe-core (test-only) for the accessibility scan in browser tests.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+test: $(STAMP) browser-deps node_modules/axe-core/axe.min.js
 	$(VENV)/bin/pytest --headless -q
 
 test-fast: $(STAMP)

@@ -13,6 +13,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from queries import schema as s
+from queries.disclosure import DEFAULT_THRESHOLD, check_threshold
 from queries.filters import Filters
 from queries.months import quarter_of
 from queries.reference import Reference
@@ -61,9 +62,9 @@ def period_label(grain: str) -> pl.Expr:
     return pl.lit("period")   # the whole selected period
 
 
-def rollup(sums: pl.DataFrame, grain: str, ref: Reference) -> pl.DataFrame:
+def rollup(sums: pl.DataFrame, grain: str, ref: Reference, keys: list[str] | None = None) -> pl.DataFrame:
     """Roll monthly sums up to the grain and compute each value as a ratio of sums. Pure: frame in, frame out."""
-    keys = [c for c in ("area_code", "force_code") if c in sums.columns]
+    keys = keys if keys is not None else [c for c in ("area_code", "force_code") if c in sums.columns]
     stock = [code for code, m in ref.metrics.items() if m.period_aggregation == "mean"]
     counts = [code for code, m in ref.metrics.items() if not m.has_denominator]
     is_stock = pl.col("metric_code").is_in(stock)
@@ -83,7 +84,29 @@ def rollup(sums: pl.DataFrame, grain: str, ref: Reference) -> pl.DataFrame:
     return out.with_columns(value.alias("value")).sort(["metric_code", *keys, "period"])
 
 
+def suppress(frame: pl.DataFrame, ref: Reference, threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
+    """Disclosure control for headline figures built from cases, applied before any view or file sees them.
+
+    A case-derived numerator or denominator from 1 to threshold-1 is suppressed, and so is the value built on it
+    (a rate and its denominator together would give the numerator away). Returns (aggregate workforce and quality
+    figures, not about individual victims) are not suppressed. Suppressed cells become null and are flagged in
+    `suppressed`, so every view shows [c] where a true null (nothing to divide by) shows [x].
+    """
+    t = check_threshold(threshold)
+    from_cases = pl.col("metric_code").is_in([c for c, m in ref.metrics.items() if m.source == "cases"])
+    small_n = from_cases & pl.col("numerator").is_between(1, t - 1, closed="both").fill_null(False)
+    small_d = from_cases & pl.col("denominator").is_between(1, t - 1, closed="both").fill_null(False)
+    return frame.with_columns(
+        pl.when(small_n).then(None).otherwise(pl.col("numerator")).alias("numerator"),
+        pl.when(small_d).then(None).otherwise(pl.col("denominator")).alias("denominator"),
+        pl.when(small_n | small_d).then(None).otherwise(pl.col("value")).alias("value"),
+        (small_n | small_d).alias("suppressed"),
+    )
+
+
 def metric_values(engine: sa.Engine, filters: Filters, metric_codes: Iterable[str], ref: Reference,
-                  level: str = "national", grain: str | None = None) -> pl.DataFrame:
-    """The one aggregation used by screens and exports alike."""
-    return rollup(monthly_sums(engine, filters, metric_codes, level), grain or filters.grain, ref)
+                  level: str = "national", grain: str | None = None,
+                  threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
+    """The one aggregation used by screens and exports alike: filtered sums, rolled up, then suppressed."""
+    rolled = rollup(monthly_sums(engine, filters, metric_codes, level), grain or filters.grain, ref)
+    return suppress(rolled, ref, threshold)

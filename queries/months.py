@@ -29,3 +29,11 @@ def month_range(first: str, last: str) -> list[str]:
 def quarter_of(month: str) -> str:
     """Calendar quarter label, e.g. '2024-02' -> '2024-Q1'."""
     return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}"
+
+
+_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def month_label(month: str) -> str:
+    """'2024-03' -> 'Mar 2024', as GOV.UK style writes short dates."""
+    return f"{_NAMES[int(month[5:7]) - 1]} {month[:4]}"

@@ -30,3 +30,10 @@ def store_status(engine: sa.Engine) -> StoreStatus:
 
 def is_initialised(engine: sa.Engine) -> bool:
     return sa.inspect(engine).has_table(s.schema_info.name)
+
+
+def data_months(engine: sa.Engine) -> tuple[str | None, str | None]:
+    """First and last month held in the monthly aggregates: the range the period pickers offer."""
+    with engine.connect() as conn:
+        first, last = conn.execute(sa.select(sa.func.min(s.monthly.c.month), sa.func.max(s.monthly.c.month))).one()
+    return first, last

@@ -33,9 +33,23 @@ def test_charge_rate_is_ratio_of_sums_not_average_of_rates(empty_store, tmp_path
                          level="area", grain="month")
     assert area.select("numerator", "denominator").row(0) == (19.0, 110.0)
     assert area["value"][0] == pytest.approx(19 / 110)
-    forces = metric_values(empty_store.engine, Filters(), ["charge_rate"], empty_store.ref, level="force")
+    forces = metric_values(empty_store.engine, Filters(), ["charge_rate"], empty_store.ref, level="force",
+                           threshold=3)
     assert sorted(forces["value"].to_list()) == pytest.approx([0.1, 0.9])
     assert forces["value"].mean() == pytest.approx(0.5)   # what averaging rates would wrongly report
+
+
+def test_small_case_counts_are_suppressed_in_headline_figures(empty_store, tmp_path):
+    rows = decisions("a", "SWE", "E23000036", 10, 90) + decisions("g", "SWE", "E23000037", 9, 1)
+    ingest_cases(empty_store.engine, write_csv(tmp_path / "c.csv", list(CASE_COLUMNS), rows), max_month=MAX)
+    forces = metric_values(empty_store.engine, Filters(), ["charge_rate", "nfa_decisions"], empty_store.ref,
+                           level="force").sort("metric_code", "force_code")
+    # Gloucestershire: 9 charged of 10 and 1 NFA: both under 10, so the rate and the count are [c].
+    assert forces.select("force_code", "metric_code", "numerator", "value", "suppressed").rows() == [
+        ("E23000036", "charge_rate", 10.0, 0.1, False), ("E23000037", "charge_rate", None, None, True),
+        ("E23000036", "nfa_decisions", 90.0, 90.0, False), ("E23000037", "nfa_decisions", None, None, True)]
+    with pytest.raises(ValueError, match="at least 3"):
+        metric_values(empty_store.engine, Filters(), ["charge_rate"], empty_store.ref, threshold=2)
 
 
 def test_months_roll_up_to_quarter_as_ratio_of_sums(empty_store, tmp_path):

@@ -1,0 +1,38 @@
+"""Every component id in one place, so callbacks, layouts and browser tests agree."""
+
+URL = "url"
+PAGE = "page"
+FILTER_BAR = "filter-bar"
+MESSAGES = "filter-messages"
+DATA_AS_AT = "data-as-at"
+TITLE_SINK = "title-sink"
+
+AREA = "filter-area"
+AREA_SUMMARY = "filter-area-summary"
+FORCE = "filter-force"
+FORCE_SUMMARY = "filter-force-summary"
+PERIOD_FROM = "filter-from"
+PERIOD_TO = "filter-to"
+GRAIN = "filter-grain"
+PRESET = "filter-preset"
+CLEAR = "filter-clear"
+
+OVERVIEW = "overview"
+OVERVIEW_SUMMARY = "overview-summary"
+WORKSTREAM_CONTENT = "workstream-content"
+
+
+def panel(workstream: str) -> str:
+    return f"panel-{workstream}"
+
+
+def chart(name: str) -> str:
+    return f"chart-{name}"
+
+
+def table(name: str) -> str:
+    return f"table-{name}"
+
+
+def tile(metric: str) -> str:
+    return f"tile-{metric}"

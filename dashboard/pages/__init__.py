@@ -1,0 +1,28 @@
+"""The page registry: each page module says where it lives and how to lay itself out.
+
+A page module provides PATH (a regular expression; named groups become keyword arguments), SHOW_FILTERS, and
+layout(ctx, filters, **groups) -> component. It may provide register_callbacks(app, ctx). Raise NotFound from
+layout for an address that matches the pattern but names nothing (an unknown workstream code, say).
+"""
+from __future__ import annotations
+
+import re
+from types import ModuleType
+
+from dashboard.pages import definitions, overview, workstream
+
+
+class NotFound(Exception):
+    pass
+
+
+PAGES: tuple[ModuleType, ...] = (overview, workstream, definitions)
+
+
+def resolve(pathname: str | None) -> tuple[ModuleType, dict] | None:
+    path = (pathname or "/").rstrip("/") or "/"
+    for page in PAGES:
+        match = re.fullmatch(page.PATH, path)
+        if match:
+            return page, match.groupdict()
+    return None

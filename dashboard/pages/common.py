@@ -1,0 +1,88 @@
+"""Building blocks shared by pages: chart blocks with their table alternative, tiles, notes."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from dash import dcc, html
+
+from dashboard.figures import trend_figure
+from dashboard.format import fmt_change, fmt_value
+from dashboard.tables import series_table, show_as_table
+from queries.filters import Filters
+from queries.months import add_months, month_label
+from queries.reference import Metric
+from queries.tiles import Comparison, Tile
+
+# The mode bar is mouse-only and crowds small charts; the table alternative and exports carry the figures.
+GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
+
+
+def query_string(filters: Filters, **extra) -> str:
+    q = {**filters.to_query(), **{k: v for k, v in extra.items() if v is not None}}
+    return ("?" + urlencode(q, doseq=True)) if q else ""
+
+
+def definition_link(metric: Metric, text: str = "Definition") -> dcc.Link:
+    return dcc.Link(text, href=f"/definitions#{metric.metric_code}", className="definition-link",
+                    title=f"Definition of {metric.name}")
+
+
+def chart_block(chart_id: str, figure, description: str, table) -> html.Figure:
+    """A chart with a text description for screen readers and a 'show as table' alternative."""
+    return html.Figure([
+        html.Div(dcc.Graph(id=chart_id, figure=figure, config=GRAPH_CONFIG, className="chart"),
+                 role="img", **{"aria-label": description}),
+        html.Figcaption(description, className="chart-caption"),
+        show_as_table(table),
+    ], className="chart-block")
+
+
+def trend_block(chart_id: str, series, metric: Metric, grain: str, markers, shade, short: bool = False):
+    names = " and ".join(dict.fromkeys(series["series"].to_list())) if not series.is_empty() else "no data"
+    grain_word = "Quarterly" if grain == "quarter" else "Monthly"
+    description = f"{grain_word} trend in {metric.name}: {names}."
+    if markers:
+        description += " Dotted lines mark pilot starts: " + "; ".join(
+            f"{m.label.removesuffix(' pilot starts')} ({month_label(m.month)})" for m in markers) + "."
+    if shade:
+        description += " Shaded: the selected period."
+    fig = trend_figure(series, metric, grain, markers, shade, height=230 if short else 300)
+    table = series_table(series, metric, grain, f"{metric.name}, {grain_word.lower()}")
+    return chart_block(chart_id, fig, description, table)
+
+
+def _comparison_line(c: Comparison, metric: Metric) -> html.P:
+    if c.change is None:
+        return html.P([f"{c.label}: ", html.Span("not available", className="change-na")], className="tile-change")
+    tone = {"improving": "change-good", "worsening": "change-bad"}.get(c.words, "change-neutral")
+    return html.P([html.Span(c.arrow, className=f"arrow {tone}", **{"aria-hidden": "true"}), " ",
+                   html.Span(c.words.capitalize() if c.words != "no change" else "No change", className=tone),
+                   f" ({fmt_change(c.change, metric.unit)} {'up' if c.change > 0 else 'down'})"
+                   if c.words != "no change" else "",
+                   f" vs {c.label}"], className="tile-change")
+
+
+def tile_card(tile: Tile, tile_id: str) -> html.Div:
+    m = tile.metric
+    target = None
+    if m.target is not None:
+        status = {True: "met", False: "not met", None: "not assessed"}[tile.target_met]
+        target = html.P(f"Target {fmt_value(m.target, m.unit)}: {status}", className="tile-target")
+    return html.Div([
+        html.H3(m.name, className="tile-title"),
+        html.P(fmt_value(tile.value, m.unit, tile.suppressed), className="tile-value"),
+        _comparison_line(tile.year_earlier, m),
+        _comparison_line(tile.baseline, m),
+        target,
+        definition_link(m, "What this measures"),
+    ], id=tile_id, className="tile")
+
+
+def provisional_note(last: str) -> html.P:
+    first = add_months(last, -2)
+    return html.P(f"Figures for {month_label(first)} to {month_label(last)} are provisional [p] and may be "
+                  "revised when later extracts are loaded.", className="provisional-note")
+
+
+def empty_state(message: str = "No data for these filters.") -> html.Div:
+    return html.Div([html.H2("No data", className="h4"), html.P(message)], className="empty-state")

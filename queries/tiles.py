@@ -1,0 +1,118 @@
+"""Headline tiles: each measure's value for the selected period, against a year earlier and the pre-pilot baseline.
+
+Comparison windows: the same months a year earlier; and the pre-pilot baseline, the 12 months before the
+workstream's first pilot started (the same calendar window for every selection). Counts are compared as monthly
+averages so windows of different lengths compare fairly; rates are compared in percentage points.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+import sqlalchemy as sa
+
+from queries.disclosure import DEFAULT_THRESHOLD
+from queries.filters import Filters
+from queries.metrics import monthly_sums, rollup, suppress
+from queries.months import add_months, month_label
+from queries.reference import Metric, Reference
+
+BASELINE_MONTHS = 12
+NO_CHANGE = {"rate": 0.0005, "other": 0.005}   # below these a change is reported as "no change"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    label: str            # e.g. "vs Jan 2023 to Dec 2023"
+    value: float | None
+    change: float | None  # points for rates, proportion for everything else
+    words: str            # "improving", "worsening", "higher", "lower", "no change", "not available"
+    arrow: str            # "▲", "▼", "▬" or ""
+
+
+@dataclass(frozen=True)
+class Tile:
+    metric: Metric
+    value: float | None
+    suppressed: bool
+    period: tuple[str, str]
+    year_earlier: Comparison
+    baseline: Comparison
+    target_met: bool | None
+
+
+def baseline_window(ref: Reference, workstream: str) -> tuple[str, str] | None:
+    starts = [p.start_month for p in ref.pilot_sites if p.workstream_code == workstream]
+    if not starts:
+        return None
+    first = min(starts)
+    return add_months(first, -BASELINE_MONTHS), add_months(first, -1)
+
+
+def headline_tiles(engine: sa.Engine, filters: Filters, ref: Reference, period: tuple[str, str],
+                   threshold: int = DEFAULT_THRESHOLD) -> dict[str, Tile]:
+    """All tiles from one query: monthly sums for the selection over all months, windowed in polars."""
+    sums = monthly_sums(engine, filters.with_(period_from=None, period_to=None), list(ref.metrics))
+    return build_tiles(sums, ref, period, threshold)
+
+
+def window(sums: pl.DataFrame, ref: Reference, first: str, last: str, threshold: int) -> dict[str, dict]:
+    part = sums.filter(pl.col("month").is_between(pl.lit(first), pl.lit(last)))
+    rolled = suppress(rollup(part, "period", ref), ref, threshold)
+    return {r["metric_code"]: r for r in rolled.iter_rows(named=True)}
+
+
+def build_tiles(sums: pl.DataFrame, ref: Reference, period: tuple[str, str], threshold: int) -> dict[str, Tile]:
+    """Pure: monthly sums in, tiles out."""
+    first, last = period
+    now = window(sums, ref, first, last, threshold)
+    before = window(sums, ref, add_months(first, -12), add_months(last, -12), threshold)
+    baselines = {}
+    for w in ref.workstreams:
+        if (b := baseline_window(ref, w.workstream_code)) is not None:
+            baselines[w.workstream_code] = (b, window(sums, ref, *b, threshold))
+    tiles = {}
+    for code, metric in ref.metrics.items():
+        cur = now.get(code)
+        value = cur["value"] if cur else None
+        year = _compare(metric, cur, before.get(code), "a year earlier")
+        if metric.workstream_code in baselines:
+            (b0, b1), rows = baselines[metric.workstream_code]
+            base = _compare(metric, cur, rows.get(code), f"pre-pilot baseline ({_span(b0, b1)})")
+        else:
+            base = Comparison("pre-pilot baseline", None, None, "not available", "")
+        tiles[code] = Tile(metric, value, bool(cur and cur["suppressed"]), period, year, base,
+                           _target_met(metric, value))
+    return tiles
+
+
+def _per_month(metric: Metric, row: dict | None) -> float | None:
+    if row is None or row["value"] is None:
+        return None
+    return row["value"] / row["months"] if metric.unit == "count" and metric.period_aggregation == "sum" \
+        else row["value"]
+
+
+def _compare(metric: Metric, cur: dict | None, old: dict | None, label: str) -> Comparison:
+    a, b = _per_month(metric, cur), _per_month(metric, old)
+    if a is None or b is None or (metric.unit != "rate" and b == 0):
+        return Comparison(label, None, None, "not available", "")
+    change = a - b if metric.unit == "rate" else (a - b) / b
+    if abs(change) < NO_CHANGE["rate" if metric.unit == "rate" else "other"]:
+        return Comparison(label, old["value"], change, "no change", "▬")
+    rising = change > 0
+    if metric.direction == "neutral":
+        words = "higher" if rising else "lower"
+    else:
+        words = "improving" if rising == (metric.direction == "up") else "worsening"
+    return Comparison(label, old["value"], change, words, "▲" if rising else "▼")
+
+
+def _target_met(metric: Metric, value: float | None) -> bool | None:
+    if metric.target is None or value is None or metric.direction == "neutral":
+        return None
+    return value >= metric.target if metric.direction == "up" else value <= metric.target
+
+
+def _span(first: str, last: str) -> str:
+    return f"{month_label(first)} to {month_label(last)}"

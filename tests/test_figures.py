@@ -1,0 +1,73 @@
+"""Pure builders: figures and tables from frames, without a browser."""
+from __future__ import annotations
+
+import polars as pl
+
+from dashboard.figures import ranked_figure, trend_figure
+from dashboard.format import fmt_change, fmt_value, period_label, period_start
+from dashboard.tables import series_table, table_html
+from queries.reference import Metric
+from queries.trends import StartMarker
+
+RATE = Metric("charge_rate", "early_advice", "Charge rate", "rate", "up", "cases", "decision_month", "sum", "", "",
+              None, "", 0)
+
+
+def series() -> pl.DataFrame:
+    return pl.DataFrame({
+        "period": ["2024-01", "2024-02", "2024-03"] * 2,
+        "series": ["Pilot sites"] * 3 + ["Comparison sites"] * 3,
+        "value": [0.30, None, 0.34, 0.25, 0.26, 0.27],
+        "suppressed": [False, True, False, False, False, False],
+    })
+
+
+def test_trend_figure_draws_two_labelled_series_and_never_a_suppressed_value():
+    fig = trend_figure(series(), RATE, "month", [StartMarker("2024-02", "Wessex pilot starts")],
+                       shade=("2024-02", "2024-03"))
+    assert [t.name for t in fig.data] == ["Pilot sites", "Comparison sites"]
+    assert list(fig.data[0].y) == [0.30, None, 0.34]
+    assert fig.data[0].connectgaps is False
+    assert list(fig.data[0].customdata) == ["30.0%", "[c]", "34.0%"]
+    labels = [a.text for a in fig.layout.annotations]
+    assert "<b>Pilot sites</b>" in labels and "Pilot starts" in labels
+    assert fig.layout.showlegend is False
+    assert fig.data[0].line.dash != fig.data[1].line.dash          # not colour alone
+    assert fig.data[0].marker.symbol != fig.data[1].marker.symbol
+    assert fig.layout.yaxis.tickformat == ".0%"
+
+
+def test_empty_series_says_so():
+    fig = trend_figure(series().clear(), RATE, "month", [])
+    assert fig.layout.annotations[0].text == "No data for these filters"
+
+
+def test_ranked_figure_marks_national_and_labels_suppressed_bars():
+    ranked = pl.DataFrame({"label": ["Dorset", "Hampshire", "Wiltshire"], "value": [0.4, None, 0.2],
+                           "suppressed": [False, True, False]})
+    fig = ranked_figure(ranked, RATE, 0.3, "England and Wales")
+    bar = fig.data[0]
+    assert list(bar.y) == ["Hampshire", "Wiltshire", "Dorset"]    # plotly draws bottom-up: highest at the top
+    assert list(bar.x) == [None, 0.2, 0.4]
+    assert list(bar.text) == ["[c]", "20.0%", "40.0%"]
+    texts = [a.text for a in fig.layout.annotations]
+    assert "[c]" in texts and "England and Wales: 30.0%" in texts
+
+
+def test_series_table_is_wide_with_symbols_and_escaped():
+    html = table_html("<caption>", ["Period", "A"], [["<b>", "1"]])
+    assert "&lt;caption&gt;" in html and "&lt;b&gt;" in html and "<b>" not in html
+    md = series_table(series(), RATE, "month", "Charge rate").children
+    assert "<th scope=\"col\">Pilot sites</th><th scope=\"col\">Comparison sites</th>" in md
+    assert '<th scope="row">Feb 2024</th><td class="num">[c]</td><td class="num">26.0%</td>' in md
+
+
+def test_formatting():
+    assert fmt_value(0.2734, "rate") == "27.3%"
+    assert fmt_value(1234.0, "count") == "1,234"
+    assert fmt_value(412.5, "count") == "412.5"
+    assert fmt_value(218.4, "mean_days") == "218 days"
+    assert fmt_value(None, "rate") == "[x]" and fmt_value(3, "count", suppressed=True) == "[c]"
+    assert fmt_change(-0.032, "rate") == "3.2 points" and fmt_change(0.07, "count") == "7%"
+    assert period_label("2024-Q1", "quarter") == "2024 Q1" and period_label("2024-03", "month") == "Mar 2024"
+    assert period_start("2024-Q3", "quarter") == "2024-07-01"
