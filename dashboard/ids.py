@@ -27,7 +27,16 @@ def panel(workstream: str) -> str:
 
 
 def chart(name: str) -> str:
+    """The figure block (chart, description and table) around a graph; stable for tests and links."""
     return f"chart-{name}"
+
+
+GRAPH = "graph"
+
+
+def graph(kind: str, metric: str) -> dict:
+    """Pattern-matching id of a dcc.Graph, so one callback can follow clicks on any chart (kind: trend, ranked)."""
+    return {"type": GRAPH, "kind": kind, "metric": metric}
 
 
 def table(name: str) -> str:
@@ -36,3 +45,6 @@ def table(name: str) -> str:
 
 def tile(metric: str) -> str:
     return f"tile-{metric}"
+
+
+DOWNLOADS = "downloads"

@@ -39,6 +39,7 @@ class Tile:
     year_earlier: Comparison
     baseline: Comparison
     target_met: bool | None
+    filters: Filters      # the selection and period the tile shows, for links to its cases
 
 
 def baseline_window(ref: Reference, workstream: str) -> tuple[str, str] | None:
@@ -53,7 +54,7 @@ def headline_tiles(engine: sa.Engine, filters: Filters, ref: Reference, period: 
                    threshold: int = DEFAULT_THRESHOLD) -> dict[str, Tile]:
     """All tiles from one query: monthly sums for the selection over all months, windowed in polars."""
     sums = monthly_sums(engine, filters.with_(period_from=None, period_to=None), list(ref.metrics))
-    return build_tiles(sums, ref, period, threshold)
+    return build_tiles(sums, ref, period, threshold, filters)
 
 
 def window(sums: pl.DataFrame, ref: Reference, first: str, last: str, threshold: int) -> dict[str, dict]:
@@ -62,7 +63,8 @@ def window(sums: pl.DataFrame, ref: Reference, first: str, last: str, threshold:
     return {r["metric_code"]: r for r in rolled.iter_rows(named=True)}
 
 
-def build_tiles(sums: pl.DataFrame, ref: Reference, period: tuple[str, str], threshold: int) -> dict[str, Tile]:
+def build_tiles(sums: pl.DataFrame, ref: Reference, period: tuple[str, str], threshold: int,
+                filters: Filters = Filters()) -> dict[str, Tile]:
     """Pure: monthly sums in, tiles out."""
     first, last = period
     now = window(sums, ref, first, last, threshold)
@@ -82,7 +84,7 @@ def build_tiles(sums: pl.DataFrame, ref: Reference, period: tuple[str, str], thr
         else:
             base = Comparison("pre-pilot baseline", None, None, "not available", "")
         tiles[code] = Tile(metric, value, bool(cur and cur["suppressed"]), period, year, base,
-                           _target_met(metric, value))
+                           _target_met(metric, value), filters.with_(period_from=first, period_to=last))
     return tiles
 
 

@@ -37,8 +37,7 @@ def query(dash_duo) -> dict:
 
 
 def table_text(dash_duo, chart_id: str) -> str:
-    block = dash_duo.find_element(f"#{chart_id}").find_element(By.XPATH, "ancestor::figure")
-    return block.find_element(By.TAG_NAME, "table").get_attribute("textContent")
+    return dash_duo.find_element(f"#{chart_id} table").get_attribute("textContent")
 
 
 def choose(dash_duo, control_id: str, label: str) -> None:

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from dash import dcc, html
 
+from dashboard import ids
 from dashboard.figures import trend_figure
 from dashboard.format import fmt_change, fmt_value
 from dashboard.tables import series_table, show_as_table
@@ -27,17 +28,17 @@ def definition_link(metric: Metric, text: str = "Definition") -> dcc.Link:
                     title=f"Definition of {metric.name}")
 
 
-def chart_block(chart_id: str, figure, description: str, table) -> html.Figure:
+def chart_block(block_id: str, graph_id: dict, figure, description: str, table) -> html.Figure:
     """A chart with a text description for screen readers and a 'show as table' alternative."""
     return html.Figure([
-        html.Div(dcc.Graph(id=chart_id, figure=figure, config=GRAPH_CONFIG, className="chart"),
+        html.Div(dcc.Graph(id=graph_id, figure=figure, config=GRAPH_CONFIG, className="chart"),
                  role="img", **{"aria-label": description}),
         html.Figcaption(description, className="chart-caption"),
         show_as_table(table),
-    ], className="chart-block")
+    ], id=block_id, className="chart-block")
 
 
-def trend_block(chart_id: str, series, metric: Metric, grain: str, markers, shade, short: bool = False):
+def trend_block(block_id: str, series, metric: Metric, grain: str, markers, shade, short: bool = False):
     names = " and ".join(dict.fromkeys(series["series"].to_list())) if not series.is_empty() else "no data"
     grain_word = "Quarterly" if grain == "quarter" else "Monthly"
     description = f"{grain_word} trend in {metric.name}: {names}."
@@ -48,7 +49,7 @@ def trend_block(chart_id: str, series, metric: Metric, grain: str, markers, shad
         description += " Shaded: the selected period."
     fig = trend_figure(series, metric, grain, markers, shade, height=230 if short else 300)
     table = series_table(series, metric, grain, f"{metric.name}, {grain_word.lower()}")
-    return chart_block(chart_id, fig, description, table)
+    return chart_block(block_id, ids.graph("trend", metric.metric_code), fig, description, table)
 
 
 def _comparison_line(c: Comparison, metric: Metric) -> html.P:
@@ -74,8 +75,30 @@ def tile_card(tile: Tile, tile_id: str) -> html.Div:
         _comparison_line(tile.year_earlier, m),
         _comparison_line(tile.baseline, m),
         target,
-        definition_link(m, "What this measures"),
+        html.P([definition_link(m, "What this measures"),
+                cohort_link(m, tile.filters, "See the cases") if m.source == "cases" else None],
+               className="tile-links"),
     ], id=tile_id, className="tile")
+
+
+def cohort_link(metric: Metric, filters: Filters, text: str, period: str | None = None) -> dcc.Link:
+    """Drill-down to the anonymised cases behind a figure, keeping the filters (and the clicked period)."""
+    return dcc.Link(text, href="/cohort" + query_string(filters, metric=metric.metric_code, period=period),
+                    className="cohort-link", title=f"Cases behind {metric.name}")
+
+
+def downloads(filters: Filters, period: tuple[str, str], what: str, **params) -> html.Div:
+    """Download links for the figures on a view: the stable export URLs with the view's own filters."""
+    q = query_string(filters.with_(period_from=period[0], period_to=period[1]), **params)
+    return html.Div([
+        html.H2("Download these figures", className="h5"),
+        html.Ul([
+            html.Li(html.A(f"Download CSV ({what})", href=f"/export/metrics.csv{q}", download="",
+                           className="download-link")),
+            html.Li(html.A(f"Download Excel ({what})", href=f"/export/metrics.xlsx{q}", download="",
+                           className="download-link")),
+        ], className="download-list"),
+    ], id=ids.DOWNLOADS, className="downloads")
 
 
 def provisional_note(last: str) -> html.P:

@@ -5,7 +5,8 @@ from dash import Input, Output, dcc, html
 
 from dashboard import ids
 from dashboard.context import Context, period_words
-from dashboard.pages.common import empty_state, provisional_note, query_string, tile_card, trend_block
+from dashboard.pages.common import (downloads, empty_state, provisional_note, query_string, tile_card,
+                                    trend_block)
 from queries.filters import Filters
 from queries.tiles import headline_tiles
 from queries.trends import start_markers, trend_series
@@ -57,7 +58,8 @@ def render(ctx: Context, filters: Filters) -> tuple[list, str]:
         ], id=ids.panel(w.workstream_code), className="panel", **{"aria-label": w.name}))
     if all(t.value is None for t in tiles.values()):
         return [empty_state()], summary
-    return [provisional_note(ctx.months()[1]), html.Div(panels, className="panel-grid")], summary
+    return [provisional_note(ctx.months()[1]), html.Div(panels, className="panel-grid"),
+            downloads(filters, period, f"all measures, {filters.grain}ly", grain=filters.grain)], summary
 
 
 def _where(ref, filters: Filters) -> str:

@@ -8,8 +8,8 @@ from dashboard import ids
 from dashboard.context import Context, period_words
 from dashboard.figures import ranked_figure
 from dashboard.format import fmt_value
-from dashboard.pages.common import (chart_block, definition_link, empty_state, provisional_note, query_string,
-                                    trend_block)
+from dashboard.pages.common import (chart_block, cohort_link, definition_link, downloads, empty_state,
+                                    provisional_note, query_string, trend_block)
 from dashboard.tables import ranked_table
 from queries.filters import Filters
 from queries.metrics import metric_values
@@ -88,14 +88,19 @@ def render(ctx: Context, code: str, filters: Filters) -> list:
             html.Div([
                 html.Div(trend_block(ids.chart(code_), series.filter(pl.col("metric_code") == code_), m,
                                      filters.grain, markers, period), className="col-lg-7"),
-                html.Div(chart_block(ids.chart(f"{code_}-ranked"),
+                html.Div(chart_block(ids.chart(f"{code_}-ranked"), ids.graph("ranked", code_),
                                      ranked_figure(ranked, m, marker, NATIONAL),
                                      ranked_desc,
                                      ranked_table(ranked, m, f"{m.name} by {unit_word}, {period_words(period)}",
                                                   nat_value, NATIONAL)), className="col-lg-5"),
             ], className="row g-4"),
             _pilot_vs_comparison(split.filter(pl.col("metric_code") == code_), m),
+            html.P(cohort_link(m, filters.with_(period_from=period[0], period_to=period[1]),
+                               f"See the cases behind {m.name.lower()}")) if m.source == "cases" else None,
         ], className="metric-section"))
+    level = "force" if filters.forces or len(filters.areas) == 1 else "area"
+    sections.append(downloads(filters, period, f"{level} level, {filters.grain}ly", workstream=code, level=level,
+                              grain=filters.grain))
     return sections
 
 
