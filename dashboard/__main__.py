@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -66,6 +67,46 @@ def _ingest(args, engine, settings) -> int:
     return 0
 
 
+def _users(args, engine, settings) -> int:
+    from queries.users import ROLE_NAMES, UserError, add_user, list_users, remove_user
+
+    init_store(engine)   # adds the account tables to a store made by an earlier version
+    try:
+        if args.action == "add":
+            password = None
+            if args.password_stdin:
+                password = sys.stdin.readline().rstrip("\n")
+            elif not args.no_password:
+                import getpass
+                if not sys.stdin.isatty():
+                    print("error: give --password-stdin or --no-password when not at a terminal", file=sys.stderr)
+                    return 1
+                password = getpass.getpass("Password: ")
+                if password != getpass.getpass("Again: "):
+                    print("error: the passwords differ", file=sys.stderr)
+                    return 1
+            user = add_user(engine, args.username, args.role, args.area or (), password)
+            print(f"added {user.username} ({ROLE_NAMES[user.role]})")
+        elif args.action == "remove":
+            remove_user(engine, args.username)
+            print(f"removed {args.username}")
+        else:
+            for u in list_users(engine):
+                print(f"{u.username}\t{u.role}\t{','.join(u.areas)}")
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _audit(args, engine, settings) -> int:
+    from queries.audit import entries
+
+    for e in reversed(entries(engine, since=args.since, limit=args.limit)):
+        print(f"{e.at}\t{e.username}\t{e.action}\t{e.target}\t{json.dumps(e.detail, sort_keys=True)}")
+    return 0
+
+
 def _serve(args, engine, settings) -> int:
     from dashboard import create_app
 
@@ -87,17 +128,45 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("seed", parents=[common], help="generate synthetic extracts and load them")
     p.add_argument("--cases", type=_positive, default=Settings().seed_cases, help="number of cases")
     p.add_argument("--seed", type=int, default=Settings().seed, help="random seed (same seed, same data)")
-    p.add_argument("--first", default=DEFAULT_FIRST, help="first referral month (YYYY-MM)")
-    p.add_argument("--last", default=DEFAULT_LAST, help="last month (YYYY-MM)")
+    p.add_argument("--first", type=_month, default=DEFAULT_FIRST, help="first referral month (YYYY-MM)")
+    p.add_argument("--last", type=_month, default=DEFAULT_LAST, help="last month (YYYY-MM)")
     p.add_argument("--if-empty", action="store_true", help="do nothing when the store already has data")
     p.set_defaults(func=_seed)
     p = sub.add_parser("ingest", parents=[common], help="load a case or returns extract (CSV)")
     p.add_argument("kind", choices=["cases", "returns"])
     p.add_argument("file")
     p.set_defaults(func=_ingest)
+    p = sub.add_parser("users", parents=[common], help="manage accounts: add, remove, list")
+    p.add_argument("action", choices=["add", "remove", "list"])
+    p.add_argument("username", nargs="?", default="")
+    p.add_argument("--role", choices=["national", "area_lead", "analyst"], default="national")
+    p.add_argument("--area", action="append", help="an Area code an Area lead covers (repeat for several)")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.add_argument("--no-password", action="store_true", help="signs in through the identity proxy only")
+    p.set_defaults(func=_users)
+    p = sub.add_parser("audit", parents=[common], help="list the audit trail")
+    p.add_argument("--since", type=_since, help="from this date (YYYY-MM-DD) or time (ISO 8601, UTC)")
+    p.add_argument("--limit", type=_positive, default=1000)
+    p.set_defaults(func=_audit)
     p = sub.add_parser("serve", parents=[common], help="serve the dashboard (development server)")
     p.set_defaults(func=_serve)
     return parser
+
+
+def _since(value: str) -> str:
+    from datetime import datetime
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a date like 2026-11-01 or an ISO 8601 time") from None
+    return value
+
+
+def _month(value: str) -> str:
+    from queries.months import is_month
+    if not is_month(value):
+        raise argparse.ArgumentTypeError("must be a month like 2024-03")
+    return value
 
 
 def _positive(value: str) -> int:

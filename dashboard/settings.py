@@ -1,12 +1,22 @@
-"""Every setting, read from the environment in one place, with defaults that make `make run` work untouched."""
+"""Every setting, read from the environment in one place, with defaults that make `make run` work untouched.
+
+Secrets (SECRET_KEY, database passwords in DATABASE_URL) come only from the environment, never from git.
+"""
 from __future__ import annotations
 
+import ipaddress
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'var' / 'rasso.sqlite'}"
+AUTH_MODES = ("open", "accounts", "proxy")
+OPEN_ON_NETWORK = "OPEN_MODE_ON_NETWORK"     # set to "allow" to serve open mode beyond loopback (not advised)
+
+
+class SettingsError(ValueError):
+    """Settings that must not be used together; the message names the setting to change."""
 
 
 @dataclass(frozen=True)
@@ -17,7 +27,12 @@ class Settings:
     disclosure_threshold: int = 10
     seed_cases: int = 60_000
     seed: int = 2020
-    extra: dict = field(default_factory=dict)
+    auth_mode: str = "open"
+    secret_key: str | None = None
+    proxy_user_header: str = "X-Forwarded-User"
+    trusted_proxies: tuple[str, ...] = ()
+    open_on_network: bool = False
+    cookie_secure: bool = True
 
     @classmethod
     def from_env(cls, environ=os.environ, **overrides) -> Settings:
@@ -26,6 +41,46 @@ class Settings:
             host=environ.get("HOST", "127.0.0.1"),
             port=int(environ.get("PORT", "8050")),
             disclosure_threshold=int(environ.get("DISCLOSURE_THRESHOLD", "10")),
+            auth_mode=environ.get("AUTH_MODE", "open"),
+            secret_key=environ.get("SECRET_KEY") or None,
+            proxy_user_header=environ.get("PROXY_USER_HEADER", "X-Forwarded-User"),
+            trusted_proxies=tuple(p.strip() for p in environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
+            open_on_network=environ.get(OPEN_ON_NETWORK, "") == "allow",
+            cookie_secure=environ.get("COOKIE_SECURE", "1") != "0",
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def check(self) -> Settings:
+        """Refuse unsafe combinations before serving anything."""
+        from queries.disclosure import check_threshold
+
+        try:
+            check_threshold(self.disclosure_threshold)
+        except ValueError as exc:
+            raise SettingsError(f"DISCLOSURE_THRESHOLD: {exc}") from None
+        if self.auth_mode not in AUTH_MODES:
+            raise SettingsError(f"AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {self.auth_mode!r}")
+        if self.auth_mode == "open" and not self.is_loopback and not self.open_on_network:
+            raise SettingsError(f"open mode (no sign-in) serves only on a loopback address, not HOST={self.host}; "
+                                f"set AUTH_MODE=accounts or proxy (or {OPEN_ON_NETWORK}=allow, not advised)")
+        if self.auth_mode != "open" and not self.secret_key:
+            raise SettingsError("SECRET_KEY must be set (from the environment) when AUTH_MODE is not open")
+        if self.auth_mode == "proxy":
+            if not self.trusted_proxies:
+                raise SettingsError("TRUSTED_PROXIES must list the identity proxy's addresses in proxy mode")
+            for p in self.trusted_proxies:
+                try:
+                    ipaddress.ip_network(p, strict=False)
+                except ValueError:
+                    raise SettingsError(f"TRUSTED_PROXIES: {p!r} is not an address or network") from None
+        return self

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: users, user_areas and audit tables
 
 metadata = sa.MetaData()
 
@@ -124,6 +124,34 @@ monthly = sa.Table(
     sa.Column("load_id", sa.Integer, sa.ForeignKey("loads.load_id"), nullable=False),
     sa.ForeignKeyConstraint(["area_code", "force_code"], ["area_forces.area_code", "area_forces.force_code"]),
     sa.Index("ix_monthly_metric_month", "metric_code", "month"),
+)
+
+# Who may see what: a role, and for Area leads the Areas whose cohorts they may open.
+users = sa.Table(
+    "users", metadata,
+    sa.Column("username", sa.String(120), primary_key=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("password_hash", sa.String(256), nullable=True),   # null: signs in through the identity proxy only
+    sa.Column("disabled", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+user_areas = sa.Table(
+    "user_areas", metadata,
+    sa.Column("username", sa.String(120), sa.ForeignKey("users.username", ondelete="CASCADE"), primary_key=True),
+    sa.Column("area_code", sa.String(8), sa.ForeignKey("areas.area_code"), primary_key=True),
+)
+
+# Every cohort view, export and data load: who, when, what, with which filters.
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("audit_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("username", sa.String(120), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("target", sa.String(400), nullable=False),
+    sa.Column("detail", sa.String(2000), nullable=False),
+    sa.Index("ix_audit_at", "at"),
 )
 
 REFERENCE_TABLES = (areas, forces, area_forces, workstreams, metrics, pilot_sites)

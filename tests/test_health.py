@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dashboard import create_app
 from dashboard.settings import Settings
+from queries.schema import SCHEMA_VERSION
 
 
 def test_healthz_reports_store(seeded):
@@ -10,7 +11,7 @@ def test_healthz_reports_store(seeded):
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.get_json()
-    assert body["database"] == "reachable" and body["schema_version"] == 1
+    assert body["database"] == "reachable" and body["schema_version"] == SCHEMA_VERSION
     assert body["data_as_at"] == "2024-12"
     assert body["row_counts"]["cases"] == 20_000 and body["row_counts"]["area_forces"] == 44
 
