@@ -5,7 +5,9 @@ import logging
 
 import dash
 
+from dashboard.analysis_exports import register_analysis_export_routes
 from dashboard.callbacks import register_callbacks
+from dashboard.cohort_exports import register_cohort_export_routes
 from dashboard.context import Context
 from dashboard.exports import register_export_routes
 from dashboard.layout import SERVICE, shell
@@ -28,4 +30,6 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     register_callbacks(app, ctx)
     register_routes(app.server, engine)
     register_export_routes(app.server, engine, settings)
+    register_cohort_export_routes(app.server, engine, settings)
+    register_analysis_export_routes(app.server, engine, settings)
     return app

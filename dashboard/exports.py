@@ -1,8 +1,9 @@
 """Board-paper exports: GET /export/metrics.csv and /export/metrics.xlsx, and the Excel writer.
 
 The routes are thin: parse and validate the query (queries.exports.parse_export_query, built on the shared Filters
-parser), fetch the figures with queries.metrics.metric_values (the screens' own aggregation), protect and label
-them (queries.exports.export_table), then stream a CSV or write an .xlsx to a temporary file. A bad parameter is a
+parser), fetch the figures with queries.metrics.metric_values (the screens' own aggregation) or, for a page's
+figures (`view=`), with the very calls that page makes (view_figures), protect and label them
+(queries.exports.export_table), then stream a CSV or write an .xlsx to a temporary file. A bad parameter is a
 400 with a one-line message; anything unexpected is logged with a reference and answered without a traceback.
 """
 from __future__ import annotations
@@ -19,12 +20,16 @@ import sqlalchemy as sa
 import xlsxwriter
 from flask import Flask, Response, request, send_file, stream_with_context
 
-from queries.exports import (COLUMNS, NUMBERS, SYMBOLS, BadParameter, ExportMeta, canonical_query, csv_chunks,
-                             export_table, file_name, filters_in_words, parse_export_query,
-                             partial_period_note)
+from dashboard.context import Context
+from dashboard.pages import overview, workstream as workstream_page
+from queries.exports import (NUMBERS, SYMBOLS, BadParameter, ExportMeta, ExportRequest, canonical_query,
+                             csv_chunks, data_columns, export_table, file_name, filters_in_words,
+                             parse_export_query, partial_period_note, whole_period)
+from queries.filters import Filters
 from queries.metrics import metric_values
 from queries.reference import Reference, load_reference
 from queries.status import data_months, store_status
+from queries.trends import NATIONAL, SELECTION, trend_series
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +40,8 @@ TITLE = "RASSO Pilot Monitor: pilot metrics"
 SOURCE = ("RASSO Pilot Monitor store: monthly aggregates built from police and CPS case extracts and from "
           "aggregate returns by each Area and force. Management information, not official statistics.")
 WIDTHS = {"period": 10, "area_code": 10, "area_name": 24, "force_code": 12, "force_name": 30, "workstream": 14,
-          "metric_code": 28, "metric_name": 52, "numerator": 13, "denominator": 13, "value": 12, "unit": 10}
+          "metric_code": 28, "metric_name": 52, "numerator": 13, "denominator": 13, "value": 12, "unit": 10,
+          "figure": 20, "series": 18}
 VALUE_FORMATS = {"rate": "0.0%", "ratio": "0.00", "mean_days": "0.0"}
 DATA_HEADER_ROW = 2   # zero-based: title, one line of explanation, then the table's single header row
 NOTES_COLUMNS = (("Measure code", 28), ("Measure name", 40), ("Workstream", 14), ("Unit", 10),
@@ -81,7 +87,8 @@ def _cover(book, styles, meta: ExportMeta, ref: Reference) -> None:
         ("Request URL", "heading"), (meta.request_url, None),
         ("Contents", "heading"),
         ("Notes: definitions of the measures, the disclosure rule and the symbols used.", None),
-        ("Data: the table, one row per period, unit and measure.", None),
+        ("Data: the table, one row per period, unit and measure"
+         + (", for each figure on the page." if meta.request.view else "."), None),
     ]
     for row, (text, style) in enumerate(lines):
         sheet.write_string(row, 0, text, styles["wrap"] if style is None else styles[style])
@@ -125,22 +132,25 @@ def _notes(book, styles, meta: ExportMeta, ref: Reference) -> None:
 
 def _data(book, styles, table: pl.DataFrame, meta: ExportMeta) -> None:
     sheet = book.add_worksheet("Data")
-    for col, name in enumerate(COLUMNS):
+    req = meta.request
+    columns = data_columns(req)
+    for col, name in enumerate(columns):
         sheet.set_column(col, col, WIDTHS[name])
-    sheet.write_string(0, 0, f"Table 1: RASSO pilot metrics, {meta.request.level} level by {meta.request.grain}, "
+    what = f"as shown on the {req.view} page" if req.view else f"{req.level} level"
+    sheet.write_string(0, 0, f"Table 1: RASSO pilot metrics, {what} by {req.grain}, "
                              f"{meta.period_from} to {meta.period_to}, data as at {meta.data_as_at}",
                        styles["title"])
     sheet.write_string(1, 0, "This worksheet contains one table. Symbols: "
                        + "; ".join(f"{symbol} {meaning}" for symbol, meaning in SYMBOLS)
                        + ". Definitions and the disclosure rule are in the Notes worksheet.")
-    for col, name in enumerate(COLUMNS):
+    for col, name in enumerate(columns):
         sheet.write_string(DATA_HEADER_ROW, col, name, styles["header"])
     sheet.freeze_panes(DATA_HEADER_ROW + 1, 0)
     last = DATA_HEADER_ROW + max(len(table), 1)
-    sheet.autofilter(DATA_HEADER_ROW, 0, last, len(COLUMNS) - 1)
+    sheet.autofilter(DATA_HEADER_ROW, 0, last, len(columns) - 1)
     numbers = set(NUMBERS)
     for r, row in enumerate(table.iter_rows(named=True), start=DATA_HEADER_ROW + 1):
-        for col, name in enumerate(COLUMNS):
+        for col, name in enumerate(columns):
             v = row[name]
             if name not in numbers:
                 if v:   # key columns not used at this level stay empty cells
@@ -154,29 +164,71 @@ def _data(book, styles, table: pl.DataFrame, meta: ExportMeta) -> None:
                 sheet.write_number(r, col, v, style)
 
 
+# ---------------------------------------------------------------- a page's figures
+FIGURE_COLUMNS = ("period", "area_code", "force_code", "metric_code", "numerator", "denominator", "value",
+                  "suppressed", "figure", "series")
+
+
+def view_figures(ctx: Context, req: ExportRequest, period: tuple[str, str] | None) -> pl.DataFrame:
+    """Every figure a page shows, from the calls that page itself makes (dashboard/pages/overview.py and
+    workstream.py), each row tagged with its figure and series, so the file cannot drift from the screen."""
+    if period is None:
+        return pl.DataFrame(schema={c: pl.Boolean if c == "suppressed" else pl.Float64 if c in NUMBERS
+                                    else pl.String for c in FIGURE_COLUMNS})
+    ref, f, t = ctx.reference(), req.filters, ctx.threshold
+    window = f.with_(period_from=period[0], period_to=period[1])
+    everywhere = Filters(period_from=period[0], period_to=period[1])
+    parts = []
+    if req.view == "overview":
+        tiles = metric_values(ctx.engine, window, req.metric_codes, ref, grain="period", threshold=t)
+        parts.append(_tag(tiles, "tile", NATIONAL if f.is_national else SELECTION))
+        lead = [overview.headline_metric(ctx, w.workstream_code) for w in ref.workstreams]
+        parts.append(_tag(trend_series(ctx.engine, f.with_(period_to=period[1]), lead, ref, f.grain, t), "trend"))
+    else:
+        codes = list(req.metric_codes)
+        parts.append(_tag(trend_series(ctx.engine, f.with_(period_to=period[1]), codes, ref, f.grain, t), "trend"))
+        parts += [_tag(workstream_page.ranking(ctx, f, code, period)[0], "ranking", "") for code in codes]
+        national = metric_values(ctx.engine, everywhere, codes, ref, grain="period", threshold=t)
+        parts.append(_tag(national, "ranking", NATIONAL))
+        split = trend_series(ctx.engine, everywhere, codes, ref, "period", t, history=False)
+        parts.append(_tag(split, "pilot_vs_comparison"))
+    return pl.concat([p.select(c for c in FIGURE_COLUMNS if c in p.columns) for p in parts], how="diagonal")
+
+
+def _tag(frame: pl.DataFrame, figure: str, series: str | None = None) -> pl.DataFrame:
+    tags = [pl.lit(figure).alias("figure")] + ([pl.lit(series).alias("series")] if series is not None else [])
+    return frame.with_columns(*tags)
+
+
 # ---------------------------------------------------------------- routes
 def _plain(status: int, message: str) -> Response:
     return Response(message + "\n", status=status, mimetype="text/plain",
                     headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
-def _meta(engine: sa.Engine, ref: Reference, settings) -> ExportMeta:
-    req = parse_export_query(request.args.to_dict(flat=False), ref)
+def _meta(engine: sa.Engine, req: ExportRequest, settings, period: tuple[str, str] | None) -> ExportMeta:
     as_at = store_status(engine).data_as_at or "none"
-    meta = ExportMeta(req, req.filters.period_from or data_months(engine)[0] or "none",
-                      req.filters.period_to or as_at, as_at, datetime.now(timezone.utc),
-                      request_url=request.url, threshold=settings.disclosure_threshold)
+    start, end = period or (req.filters.period_from or data_months(engine)[0] or "none",
+                            req.filters.period_to or as_at)
+    meta = ExportMeta(req, start, end, as_at, datetime.now(timezone.utc), request_url=request.url,
+                      threshold=settings.disclosure_threshold)
     return replace(meta, reproduce_url=f"{request.base_url}?{canonical_query(meta)}")
 
 
-def _export(engine: sa.Engine, settings, extension: str) -> Response:
+def _export(ctx: Context, settings, extension: str) -> Response:
+    engine = ctx.engine
     try:
         ref = load_reference(engine)
-        meta = _meta(engine, ref, settings)
-        req = meta.request
-        values = metric_values(engine, req.filters, req.metric_codes, ref, level=req.level, grain=req.grain,
-                               threshold=settings.disclosure_threshold)
-        table = export_table(values, ref)
+        req = parse_export_query(request.args.to_dict(flat=False), ref)
+        if req.view:   # the page's own period: the latest 12 months unless from/to say otherwise
+            period = ctx.period(req.filters)
+            values = view_figures(ctx, req, period)
+        else:
+            period = None
+            values = metric_values(engine, req.filters, req.metric_codes, ref, level=req.level, grain=req.grain,
+                                   threshold=settings.disclosure_threshold)
+        meta = _meta(engine, req, settings, period)
+        table = export_table(values, ref, whole_period(meta))
         headers = {"Content-Disposition": f'attachment; filename="{file_name(meta, extension)}"',
                    "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
         if extension == "csv":
@@ -216,11 +268,12 @@ def _logged(chunks):
 
 def register_export_routes(server: Flask, engine: sa.Engine, settings) -> None:
     """Add the export URLs to the Flask server; board packs script against these, so they are stable."""
+    ctx = Context(engine, settings)
 
     @server.get("/export/metrics.csv")
     def export_metrics_csv():
-        return _export(engine, settings, "csv")
+        return _export(ctx, settings, "csv")
 
     @server.get("/export/metrics.xlsx")
     def export_metrics_xlsx():
-        return _export(engine, settings, "xlsx")
+        return _export(ctx, settings, "xlsx")

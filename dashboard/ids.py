@@ -48,3 +48,25 @@ def tile(metric: str) -> str:
 
 
 DOWNLOADS = "downloads"
+
+COHORT_BREADCRUMB = "cohort-breadcrumb"
+COHORT_BACK = "cohort-back"
+COHORT_TITLE = "cohort-title"
+COHORT_SINK = "cohort-sink"   # clientside: names the tab and keeps the breakdown in the address
+COHORT_CONTENT = "cohort-content"
+COHORT_EXPLORER = "cohort-explorer"
+COHORT_BY = "cohort-by"
+COHORT_BY_SECOND = "cohort-by-second"
+COHORT_EXPLORE = "cohort-explore"
+COHORT_DOWNLOAD = "cohort-download"
+COHORT_GRAPH = "cohort-graph"   # type of the cohort page's own graphs: not ids.GRAPH, so clicks there go nowhere
+
+PRINT_LINK = "print-link"
+PRINT_VIEW = "print-view"
+PRINT_BUTTON = "print-button"
+PRINT_SINK = "print-sink"
+
+SPC_CONTENT = "spc-content"
+SPC_GRAPH = "spc-graph"          # a plain id: clicks on the SPC chart are not cohort drill-downs
+EXCEPTIONS_CONTENT = "exceptions-content"
+EXCEPTIONS_TABLE = "exceptions-table"

@@ -28,6 +28,7 @@ def shell(ctx: Context) -> html.Div:
             html.A(SERVICE, href="/", className="service-name"),
             html.Nav(html.Ul([
                 html.Li(dcc.Link("Overview", href="/", className="nav-link-item")),
+                html.Li(dcc.Link("Exceptions", href="/exceptions", className="nav-link-item")),
                 html.Li(dcc.Link("Definitions", href="/definitions", className="nav-link-item")),
             ], className="nav-list"), **{"aria-label": "Main"}),
             html.P(as_at, id=ids.DATA_AS_AT, className="as-at"),

@@ -1,8 +1,9 @@
 """Board-paper exports of headline metrics: parameter checks, the tidy table, file naming and the CSV text.
 
 Everything here is pure (reference data and polars frames in, values or bytes out) so it can be tested without
-Flask; dashboard/exports.py holds the routes and the Excel writer. The figures themselves always come from
-queries.metrics.metric_values, the aggregation the screens use: this module only labels and formats them.
+Flask; dashboard/exports.py holds the routes, the Excel writer and the assembly of a page's figures (`view=`).
+The figures themselves always come from the query functions the screens use (queries.metrics.metric_values,
+queries.trends.trend_series): this module only labels and formats them.
 """
 from __future__ import annotations
 
@@ -22,19 +23,31 @@ from queries.disclosure import NOT_AVAILABLE, SUPPRESSED, to_display
 from queries.filters import GRAINS, LEVELS, MAX_LIST, MAX_VALUE_LENGTH, Filters, parse_filters
 from queries.months import is_month
 from queries.reference import Reference
+from queries.trends import SERIES_ORDER
 
 COLUMNS = ("period", "area_code", "area_name", "force_code", "force_name", "workstream", "metric_code",
            "metric_name", "numerator", "denominator", "value", "unit")
 NUMBERS = ("numerator", "denominator", "value")
+# A page's export (view=) says which figure on the page each row is, and which series of units it covers.
+VIEW_COLUMNS = ("figure", "series")
 # The CSV records what it holds in two constant columns after the data columns (see docs/exports.md).
 ABOUT_COLUMNS = ("filters", "data_as_at")
-PARAMETERS = ("metric", "workstream", "area", "force", "from", "to", "level", "grain")
-SINGLE_VALUED = ("workstream", "from", "to", "level", "grain")
+PARAMETERS = ("view", "metric", "workstream", "area", "force", "from", "to", "level", "grain")
+SINGLE_VALUED = ("view", "workstream", "from", "to", "level", "grain")
+EXPORT_GRAINS = (*GRAINS, "period")   # "period": the whole from..to as one row, as tiles and rankings show it
+# Each page's figures, in the order the page shows them (docs/exports.md, "A page's figures").
+VIEW_FIGURES = {"overview": ("tile", "trend"), "workstream": ("trend", "ranking", "pilot_vs_comparison")}
+VIEW_WORDS = {"overview": "the overview page: each measure for the period (tiles) and each workstream's lead "
+                          "measure over time (trend charts)",
+              "workstream": "the workstream page: each measure over time (trend charts), ranked for the period "
+                            "(ranking) and for pilot against comparison sites (pilot_vs_comparison)"}
+GRAIN_WORDS = {"month": "months", "quarter": "calendar quarters", "year": "calendar years",
+               "period": "the whole period as one"}
 DECIMALS = 6
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 LEVEL_WORDS = {"national": "all selected units together", "area": "each CPS Area",
                "force": "each police force within each CPS Area"}
-FILTER_PARAMETERS = ("area", "force", "from", "to", "grain", "workstream")
+FILTER_PARAMETERS = ("area", "force", "from", "to", "workstream")
 
 
 class BadParameter(ValueError):
@@ -52,6 +65,7 @@ class ExportRequest:
     metrics_named: bool                # True when metric= was given (file name and filters record it)
     level: str = "national"
     grain: str = "month"
+    view: str | None = None            # "overview" or "workstream": the figures that page shows
 
 
 @dataclass(frozen=True)
@@ -83,8 +97,6 @@ def _split(query: Mapping, key: str) -> list[str]:
 def _describe(key: str, value: str) -> str:
     if key in ("from", "to"):
         return f"'{shown(value)}' is not a month like 2024-03"
-    if key == "grain":
-        return f"'{shown(value)}' is not one of {', '.join(GRAINS)}"
     label = {"area": "CPS Area code", "force": "police force code", "workstream": "workstream code"}[key]
     return f"unknown {label} '{shown(value)}'"
 
@@ -126,7 +138,13 @@ def parse_export_query(query: Mapping[str, str | list[str]], ref: Reference) -> 
             outside = [f for f in subset["force"] if not set(ref.areas_of(f)) & set(subset["area"])]
             raise BadParameter("force", f"force {shown(outside[0] if outside else '')} is not in the chosen Areas")
         raise BadParameter("query", shown(parsed.errors[0]))
-    filters = parsed.filters
+    grain = (_split(query, "grain") or ["month"])[0]
+    if grain not in EXPORT_GRAINS:
+        raise BadParameter("grain", f"'{shown(grain)}' is not one of {', '.join(EXPORT_GRAINS)}")
+    filters = parsed.filters.with_(grain=grain)
+    view = (_split(query, "view") or [None])[0]
+    if view is not None:
+        return _view_request(query, filters, view, ref)
     level = (_split(query, "level") or ["national"])[0]
     if level not in LEVELS:
         raise BadParameter("level", f"'{shown(level)}' is not one of {', '.join(LEVELS)}")
@@ -144,20 +162,38 @@ def parse_export_query(query: Mapping[str, str | list[str]], ref: Reference) -> 
         codes = tuple(m.metric_code for m in ref.metrics_of(filters.workstream))
     else:
         codes = tuple(ref.metrics)
-    return ExportRequest(filters, codes, bool(named), level, filters.grain)
+    return ExportRequest(filters, codes, bool(named), level, grain)
+
+
+def _view_request(query: Mapping, filters: Filters, view: str, ref: Reference) -> ExportRequest:
+    """A page's figures: the page decides the measures and levels, so metric= and level= would contradict it."""
+    if view not in VIEW_FIGURES:
+        raise BadParameter("view", f"'{shown(view)}' is not one of {', '.join(VIEW_FIGURES)}")
+    for key in ("metric", "level"):
+        if _split(query, key):
+            raise BadParameter(key, f"not used with view={view}: the page decides it")
+    if filters.grain == "period":
+        raise BadParameter("grain", f"view={view} draws trends: use month, quarter or year")
+    if view == "overview" and filters.workstream:
+        raise BadParameter("workstream", "not used with view=overview: it shows every workstream")
+    if view == "workstream" and not filters.workstream:
+        raise BadParameter("workstream", "view=workstream needs a workstream code")
+    codes = (tuple(m.metric_code for m in ref.metrics_of(filters.workstream)) if filters.workstream
+             else tuple(ref.metrics))
+    return ExportRequest(filters, codes, False, "national", filters.grain, view)
 
 
 def canonical_query(meta: ExportMeta) -> str:
     """The query string that reproduces the file, with the period made explicit; codes sorted so it is stable."""
     req, f = meta.request, meta.request.filters
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, str]] = [("view", req.view)] if req.view else []
     if f.workstream:
         pairs.append(("workstream", f.workstream))
     if req.metrics_named:
         pairs += [("metric", c) for c in req.metric_codes]
     pairs += [("area", a) for a in sorted(f.areas)] + [("force", x) for x in sorted(f.forces)]
     pairs += [(k, v) for k, v in (("from", meta.period_from), ("to", meta.period_to)) if is_month(v)]
-    pairs += [("level", req.level), ("grain", req.grain)]
+    pairs += [("grain", req.grain)] if req.view else [("level", req.level), ("grain", req.grain)]
     return urlencode(pairs)
 
 
@@ -169,9 +205,9 @@ def _segment(prefix: str, codes) -> str:
 
 
 def file_name(meta: ExportMeta, extension: str) -> str:
-    """Deterministic download name recording level, grain, period, filters and data as-at; [A-Za-z0-9._-] only."""
+    """Deterministic download name recording level (or view), grain, period, filters and data as-at."""
     req, f = meta.request, meta.request.filters
-    parts = ["rasso-metrics", req.level, req.grain, meta.period_from, meta.period_to]
+    parts = ["rasso-metrics", req.view or req.level, req.grain, meta.period_from, meta.period_to]
     if f.workstream:
         parts.append(f"ws-{f.workstream}")
     if req.metrics_named:
@@ -184,12 +220,24 @@ def file_name(meta: ExportMeta, extension: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "-", "_".join(parts)) + "." + extension
 
 
-def export_table(values: pl.DataFrame, ref: Reference) -> pl.DataFrame:
+def data_columns(request: ExportRequest) -> tuple[str, ...]:
+    """The twelve data columns, then a page export's figure and series columns."""
+    return (*COLUMNS, *VIEW_COLUMNS) if request.view else COLUMNS
+
+
+def whole_period(meta: ExportMeta) -> str:
+    """The `period` label of a grain=period row: an ISO 8601 interval of months, e.g. 2024-01/2024-12."""
+    return f"{meta.period_from}/{meta.period_to}"
+
+
+def export_table(values: pl.DataFrame, ref: Reference, period: str = "period") -> pl.DataFrame:
     """metric_values output (already suppressed there) -> the export's rows: labels and catalogue order.
 
     metric_values applies disclosure control and flags a row `suppressed`; here that row flag becomes one flag per
     number column (`<column>_suppressed`, the convention of queries.disclosure) so "[c]" lands only on the cells
     that were withheld, while a count's missing denominator and a zero denominator's missing value stay "[x]".
+    Whole-period rows (grain "period") take the label given as `period`. Frames with `figure` and `series` columns
+    (a page's figures) keep them and are ordered as the page shows them.
     """
     catalogue = pl.DataFrame(
         [(m.metric_code, m.workstream_code, m.name, m.unit, m.sort_order) for m in ref.metrics.values()],
@@ -199,6 +247,8 @@ def export_table(values: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     for key in ("area_code", "force_code"):
         if key not in df.columns:
             df = df.with_columns(pl.lit("").alias(key))
+    df = df.with_columns(pl.col("area_code", "force_code").fill_null(""),
+                         pl.col("period").replace("period", period))
     names = {"area_name": ("area_code", ref.areas), "force_name": ("force_code", ref.forces)}
     hidden = pl.col("suppressed").fill_null(False)
     df = df.with_columns(
@@ -209,7 +259,16 @@ def export_table(values: pl.DataFrame, ref: Reference) -> pl.DataFrame:
         (hidden & pl.col("value").is_null()).alias("value_suppressed"),
     )
     flags = [f"{c}_suppressed" for c in NUMBERS]
-    return df.sort(["sort_order", "area_code", "force_code", "period"]).select(*COLUMNS, *flags)
+    order = ["sort_order", "area_code", "force_code", "period"]
+    if "figure" not in df.columns:
+        return df.sort(order).select(*COLUMNS, *flags)
+    figures = [f for shown_figures in VIEW_FIGURES.values() for f in shown_figures]
+    ranks = {"figure": {f: i for i, f in enumerate(dict.fromkeys(figures))},
+             "series": {s: i for i, s in enumerate(("", *SERIES_ORDER))}}
+    df = df.with_columns(pl.col("series").fill_null(""))
+    df = df.with_columns(*[pl.col(c).replace_strict(r, default=len(r), return_dtype=pl.Int16).alias(f"{c}_rank")
+                           for c, r in ranks.items()])
+    return df.sort(["figure_rank", "sort_order", "series_rank", *order[1:]]).select(*COLUMNS, *VIEW_COLUMNS, *flags)
 
 
 def format_number(x: float) -> str:
@@ -225,25 +284,26 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
-def display_rows(table: pl.DataFrame) -> Iterator[list[str]]:
+def display_rows(table: pl.DataFrame, columns: tuple[str, ...] = COLUMNS) -> Iterator[list[str]]:
     """Rows of CSV cells: numbers formatted, "[c]"/"[x]" from the one display function, text neutralised."""
     formatted = table.with_columns(pl.col(c).map_elements(format_number, return_dtype=pl.String) for c in NUMBERS)
     shown_df = to_display(formatted, list(NUMBERS))
-    for row in shown_df.select(COLUMNS).iter_rows(named=True):
-        yield [row[c] if c in NUMBERS else neutralise(row[c] or "") for c in COLUMNS]
+    for row in shown_df.select(columns).iter_rows(named=True):
+        yield [row[c] if c in NUMBERS else neutralise(row[c] or "") for c in columns]
 
 
 def csv_chunks(table: pl.DataFrame, meta: ExportMeta, rows_per_chunk: int = 2000) -> Iterator[bytes]:
     """The CSV file as UTF-8 byte chunks (BOM first, CRLF line ends), formatted a slice at a time for streaming."""
     about = [neutralise(canonical_query(meta)), neutralise(meta.data_as_at)]
+    columns = data_columns(meta.request)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([*COLUMNS, *ABOUT_COLUMNS])
+    writer.writerow([*columns, *ABOUT_COLUMNS])
     yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
     for batch in table.iter_slices(rows_per_chunk):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows(cells + about for cells in display_rows(batch))
+        writer.writerows(cells + about for cells in display_rows(batch, columns))
         yield buffer.getvalue().encode("utf-8")
 
 
@@ -261,15 +321,19 @@ def filters_in_words(meta: ExportMeta, ref: Reference) -> list[tuple[str, str]]:
         ("Police forces", named(sorted(f.forces), ref.forces) if f.forces
          else "all forces of the chosen Areas" if f.areas else "all police forces"),
         ("Period", f"{meta.period_from} to {meta.period_to}"),
-        ("Rows for", LEVEL_WORDS[req.level]),
-        ("Time periods", {"month": "months", "quarter": "calendar quarters", "year": "calendar years"}[req.grain]),
+        ("Rows for", f"the figures on {VIEW_WORDS[req.view]}" if req.view else LEVEL_WORDS[req.level]),
+        ("Time periods", GRAIN_WORDS[req.grain] + (" for trends; the whole period for the other figures; trends "
+                                                   "start at the first month held" if req.view else "")),
     ]
 
 
 def partial_period_note(meta: ExportMeta) -> str | None:
     """Say so when from/to cut through a quarter or year: its figures then cover only some of its months."""
+    if meta.request.grain == "period":
+        return None
     size = {"month": 1, "quarter": 3, "year": 12}[meta.request.grain]
     starts = (int(meta.period_from[5:7]) - 1) % size == 0 if meta.period_from[5:7].isdigit() else True
+    starts = starts or meta.request.view is not None   # a page's trends start at the first month held
     ends = int(meta.period_to[5:7]) % size == 0 if meta.period_to[5:7].isdigit() else True
     if starts and ends:
         return None

@@ -3,6 +3,10 @@
 Comparison windows: the same months a year earlier; and the pre-pilot baseline, the 12 months before the
 workstream's first pilot started (the same calendar window for every selection). Counts are compared as monthly
 averages so windows of different lengths compare fairly; rates are compared in percentage points.
+
+Each tile also carries its SPC result (variation and assurance icons) from the same monthly sums: no extra query.
+The SPC series runs to the end of the tile's period, from the filter's own `from` if one was chosen, else from the
+first month of data (queries.assurance explains why not from the start of the tile's period).
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 import sqlalchemy as sa
 
+from queries.assurance import MetricSPC, selection_spc
 from queries.disclosure import DEFAULT_THRESHOLD
 from queries.filters import Filters
 from queries.metrics import monthly_sums, rollup, suppress
@@ -40,6 +45,8 @@ class Tile:
     baseline: Comparison
     target_met: bool | None
     filters: Filters      # the selection and period the tile shows, for links to its cases
+    spc: MetricSPC | None = None          # the variation and assurance icons' source
+    chart_filters: Filters | None = None  # the selection for the SPC chart link: the user's own `from`, tile's end
 
 
 def baseline_window(ref: Reference, workstream: str) -> tuple[str, str] | None:
@@ -73,6 +80,8 @@ def build_tiles(sums: pl.DataFrame, ref: Reference, period: tuple[str, str], thr
     for w in ref.workstreams:
         if (b := baseline_window(ref, w.workstream_code)) is not None:
             baselines[w.workstream_code] = (b, window(sums, ref, *b, threshold))
+    spc = selection_spc(sums, ref, filters, last, threshold)
+    chart_filters = filters.with_(period_to=last, grain="month", workstream=None)
     tiles = {}
     for code, metric in ref.metrics.items():
         cur = now.get(code)
@@ -84,7 +93,8 @@ def build_tiles(sums: pl.DataFrame, ref: Reference, period: tuple[str, str], thr
         else:
             base = Comparison("pre-pilot baseline", None, None, "not available", "")
         tiles[code] = Tile(metric, value, bool(cur and cur["suppressed"]), period, year, base,
-                           _target_met(metric, value), filters.with_(period_from=first, period_to=last))
+                           _target_met(metric, value), filters.with_(period_from=first, period_to=last),
+                           spc[code], chart_filters)
     return tiles
 
 

@@ -129,13 +129,17 @@ def test_empty_store_gives_header_only(empty_store):
     assert response.get_data(as_text=True) == BOM + HEADER + "\r\n"
     assert response.headers["Content-Disposition"] == (
         'attachment; filename="rasso-metrics_area_month_none_none_asat-none.csv"')
+    page = client_for(empty_store).get("/export/metrics.csv?view=overview")
+    assert page.status_code == 200
+    assert page.get_data(as_text=True) == BOM + HEADER.replace(",filters", ",figure,series,filters") + "\r\n"
 
 
 @pytest.mark.postgres
 def test_same_files_from_sqlite_and_postgresql(seeded_sqlite, seeded_pg):
     """The production store and the default store give byte-identical exports."""
     for query in ("level=force&grain=quarter", "grain=year&area=LNO&area=LSO&level=force",
-                  "workstream=people&level=area"):
+                  "workstream=people&level=area", "grain=period&level=area&from=2023-04&to=2024-03",
+                  "view=overview&area=WES&from=2023-01&to=2023-12", "view=workstream&workstream=victims&grain=quarter"):
         a = client_for(seeded_sqlite).get(f"/export/metrics.csv?{query}")
         a_body = a.data   # read each stream before the next request starts
         b = client_for(seeded_pg).get(f"/export/metrics.csv?{query}")
@@ -228,7 +232,8 @@ def test_xlsx_follows_gss_layout(seeded_sqlite, tmp_path):
         assert m.definition in text and m.numerator in text and (m.denominator or "none (a count)") in text
     assert not any(m.definition in text for m in seeded_sqlite.ref.metrics_of("people"))
     assert any("from 1 to 9 is withheld" in t for t in text)
-    assert any(t.startswith("Symbols: [c] confidential") and "[x] not available: the measure has no denominator" in t for t in text)
+    assert any(t.startswith("Symbols: [c] confidential") and "[x] not available: the measure has no denominator" in t
+               for t in text)
     assert any("first or last period covers only the months inside it" in t for t in text)   # 2023-02 start
     assert notes.freeze_panes is not None
 
@@ -279,9 +284,13 @@ BAD = [
     ("from=2024-05&to=2024-01", "from"),
     ("metric=nope", "metric"), ("metric=referrals&workstream=people", "metric"),
     ("level=region", "level"), ("level=area&level=force", "level"), ("level=NATIONAL", "level"),
-    ("grain=week", "grain"), ("grain=period", "grain"), ("grain=year,month", "grain"),
+    ("grain=week", "grain"), ("grain=PERIOD", "grain"), ("grain=year,month", "grain"),
     ("workstream=x", "workstream"), ("areas=SWE", "areas"), ("metric=referrals&callback=x", "callback"),
     ("area=%0D%0A%3Dcmd%0A", "area"),
+    ("view=summary", "view"), ("view=overview&view=workstream", "view"), ("view=overview&level=area", "level"),
+    ("view=overview&metric=referrals", "metric"), ("view=workstream", "workstream"),
+    ("view=overview&workstream=people", "workstream"), ("view=overview&grain=period", "grain"),
+    ("view=workstream&workstream=people&area=XX", "area"),
 ]
 
 
@@ -325,3 +334,4 @@ def test_unreachable_store_is_503_not_a_traceback():
     response = app.test_client().get("/export/metrics.xlsx")
     assert response.status_code == 503
     assert re.fullmatch(r"data store unavailable, reference [0-9a-f]{12}\n", response.get_data(as_text=True))
+

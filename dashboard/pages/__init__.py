@@ -9,14 +9,17 @@ from __future__ import annotations
 import re
 from types import ModuleType
 
-from dashboard.pages import definitions, overview, workstream
 
 
 class NotFound(Exception):
     pass
 
 
-PAGES: tuple[ModuleType, ...] = (overview, workstream, definitions)
+# Imported after NotFound: page modules import it from here.
+from dashboard.pages import (cohort, definitions, exceptions, overview, print_view, spc_page,  # noqa: E402
+                             workstream)
+
+PAGES: tuple[ModuleType, ...] = (overview, workstream, definitions, print_view, spc_page, exceptions, cohort)
 
 
 def resolve(pathname: str | None) -> tuple[ModuleType, dict] | None:

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.assurance_parts import assurance_status, spc_link, variation_status
 from dashboard.figures import trend_figure
 from dashboard.format import fmt_change, fmt_value
 from dashboard.tables import series_table, show_as_table
@@ -69,35 +70,53 @@ def tile_card(tile: Tile, tile_id: str) -> html.Div:
     if m.target is not None:
         status = {True: "met", False: "not met", None: "not assessed"}[tile.target_met]
         target = html.P(f"Target {fmt_value(m.target, m.unit)}: {status}", className="tile-target")
+    spc = [variation_status(tile.spc.variation), assurance_status(tile.spc.assurance)] if tile.spc else []
     return html.Div([
         html.H3(m.name, className="tile-title"),
         html.P(fmt_value(tile.value, m.unit, tile.suppressed), className="tile-value"),
         _comparison_line(tile.year_earlier, m),
         _comparison_line(tile.baseline, m),
         target,
+        html.Div(spc, className="tile-spc") if spc else None,
         html.P([definition_link(m, "What this measures"),
+                spc_link(m, tile.chart_filters or tile.filters) if tile.spc else None,
                 cohort_link(m, tile.filters, "See the cases") if m.source == "cases" else None],
                className="tile-links"),
     ], id=tile_id, className="tile")
 
 
-def cohort_link(metric: Metric, filters: Filters, text: str, period: str | None = None) -> dcc.Link:
-    """Drill-down to the anonymised cases behind a figure, keeping the filters (and the clicked period)."""
-    return dcc.Link(text, href="/cohort" + query_string(filters, metric=metric.metric_code, period=period),
+def cohort_link(metric: Metric, filters: Filters, text: str, period: str | None = None,
+                back: str | None = None) -> dcc.Link:
+    """Drill-down to the anonymised cases behind a figure, keeping the filters (and the clicked period).
+
+    `back` is the address of the view the link sits on (path and query string), for the cohort page's Back link;
+    without it, Back leads to the overview for the cohort's own filters."""
+    return dcc.Link(text, href="/cohort" + query_string(filters, metric=metric.metric_code, period=period, back=back),
                     className="cohort-link", title=f"Cases behind {metric.name}")
 
 
 def downloads(filters: Filters, period: tuple[str, str], what: str, **params) -> html.Div:
-    """Download links for the figures on a view: the stable export URLs with the view's own filters."""
-    q = query_string(filters.with_(period_from=period[0], period_to=period[1]), **params)
+    """Download links for every figure on a view, and on the overview its print view.
+
+    The links are the stable export URLs with `view=` (the export runs this page's own query calls, so the file
+    holds exactly what is shown) and the page's filters with the period made explicit. `workstream` in params
+    marks the workstream page; `level` is the page's own choice, so the view decides it and it is not passed on.
+    """
+    workstream = params.get("workstream")
+    view = "workstream" if workstream else "overview"
+    shown = filters.with_(period_from=period[0], period_to=period[1], workstream=workstream)
+    q = f"?view={view}&" + query_string(shown, grain=params.get("grain", filters.grain)).lstrip("?")
+    items = [html.Li(html.A("Download CSV", href=f"/export/metrics.csv{q}", download="", className="download-link")),
+             html.Li(html.A("Download Excel", href=f"/export/metrics.xlsx{q}", download="",
+                            className="download-link"))]
+    if view == "overview":
+        items.append(html.Li(dcc.Link("Print view (A4 landscape)", id=ids.PRINT_LINK, className="download-link",
+                                      href="/print" + query_string(filters.with_(workstream=None)))))
     return html.Div([
         html.H2("Download these figures", className="h5"),
-        html.Ul([
-            html.Li(html.A(f"Download CSV ({what})", href=f"/export/metrics.csv{q}", download="",
-                           className="download-link")),
-            html.Li(html.A(f"Download Excel ({what})", href=f"/export/metrics.xlsx{q}", download="",
-                           className="download-link")),
-        ], className="download-list"),
+        html.P(f"Every figure on this page ({what}) for the filters shown, with the filters and data as-at written "
+               "in the file.", className="download-note"),
+        html.Ul(items, className="download-list"),
     ], id=ids.DOWNLOADS, className="downloads")
 
 

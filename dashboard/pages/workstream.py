@@ -5,6 +5,7 @@ import polars as pl
 from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard import ids
+from dashboard.assurance_parts import effect_line, effects_caveats
 from dashboard.context import Context, period_words
 from dashboard.figures import ranked_figure
 from dashboard.format import fmt_value
@@ -13,6 +14,7 @@ from dashboard.pages.common import (chart_block, cohort_link, definition_link, d
 from dashboard.tables import ranked_table
 from queries.filters import Filters
 from queries.metrics import metric_values
+from queries.pilot_effects import pilot_effects
 from queries.trends import NATIONAL, pilot_units, start_markers, trend_series
 
 
@@ -70,6 +72,7 @@ def render(ctx: Context, code: str, filters: Filters) -> list:
     split = trend_series(ctx.engine, Filters(period_from=period[0], period_to=period[1]), codes, ref, "period",
                          ctx.threshold, history=False)
     markers = start_markers(ref, code, filters)
+    effects = {e.metric_code: e for e in pilot_effects(ctx.engine, ref, codes)}
     sections = [provisional_note(ctx.months()[1]),
                 html.P(f"Period: {period_words(period)}. Ranked comparisons use the whole period.",
                        className="lead-summary")]
@@ -95,9 +98,11 @@ def render(ctx: Context, code: str, filters: Filters) -> list:
                                                   nat_value, NATIONAL)), className="col-lg-5"),
             ], className="row g-4"),
             _pilot_vs_comparison(split.filter(pl.col("metric_code") == code_), m),
+            effect_line(effects.get(code_), m, filters.with_(period_to=period[1])),
             html.P(cohort_link(m, filters.with_(period_from=period[0], period_to=period[1]),
                                f"See the cases behind {m.name.lower()}")) if m.source == "cases" else None,
         ], className="metric-section"))
+    sections.append(effects_caveats(code))
     level = "force" if filters.forces or len(filters.areas) == 1 else "area"
     sections.append(downloads(filters, period, f"{level} level, {filters.grain}ly", workstream=code, level=level,
                               grain=filters.grain))
