@@ -6,30 +6,39 @@ import logging
 import dash
 
 from dashboard.analysis_exports import register_analysis_export_routes
+from dashboard.auth import install_auth
 from dashboard.callbacks import register_callbacks
 from dashboard.cohort_exports import register_cohort_export_routes
 from dashboard.context import Context
 from dashboard.exports import register_export_routes
 from dashboard.layout import SERVICE, shell
 from dashboard.routes import BOOTSTRAP_URL, register_routes
+from dashboard.security import install_security
 from dashboard.settings import ROOT, Settings
 from queries.db import engine_for
 
 log = logging.getLogger(__name__)
 
 
+def callback_error(exc: Exception) -> None:
+    """Any callback that fails leaves the page as it was and logs why; nothing reaches the browser."""
+    log.error("callback failed: %s", exc, exc_info=exc)
+
+
 def create_app(settings: Settings | None = None) -> dash.Dash:
-    settings = settings or Settings.from_env()
+    settings = (settings or Settings.from_env()).check()
     engine = engine_for(settings.database_url)
     ctx = Context(engine, settings)
     app = dash.Dash(__name__, title=SERVICE, external_stylesheets=[BOOTSTRAP_URL],
                     assets_folder=str(ROOT / "assets"), suppress_callback_exceptions=True,
-                    update_title=None, serve_locally=True)
+                    update_title=None, serve_locally=True, on_error=callback_error)
     app.index_string = app.index_string.replace("<html>", '<html lang="en-GB">')
     app.layout = lambda: shell(ctx)
+    install_auth(app.server, engine, settings)
     register_callbacks(app, ctx)
     register_routes(app.server, engine)
     register_export_routes(app.server, engine, settings)
     register_cohort_export_routes(app.server, engine, settings)
     register_analysis_export_routes(app.server, engine, settings)
+    install_security(app)   # last: its CSP hashes cover every inline script the callbacks added
     return app

@@ -43,12 +43,12 @@ def _init(args, engine, settings) -> int:
 def _seed(args, engine, settings) -> int:
     from sample_data.generate import generate, write_extracts
 
-    if args.if_empty and is_initialised(engine):
+    init_store(engine)   # also brings a store made by an earlier version up to the current schema
+    if args.if_empty:
         with engine.connect() as conn:
             if conn.execute(sa.text("SELECT COUNT(*) FROM loads")).scalar_one():
                 print("store already has data; not seeding")
                 return 0
-    init_store(engine)
     ref = load_reference(engine)
     cases, returns = generate(ref, args.cases, args.seed, args.first, args.last)
     with tempfile.TemporaryDirectory() as tmp:

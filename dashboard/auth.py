@@ -83,6 +83,17 @@ def install_auth(server: Flask, engine: sa.Engine, settings: Settings) -> None:
         g.user = user
         return None
 
+    @server.after_request
+    def audit_exports(response):
+        """Every export that was served is accounted for: who, when, which file, with which filters."""
+        if request.path.startswith("/export/") and response.status_code == 200:
+            action = ("cohort_export" if request.path.startswith("/export/cohort")
+                      else "metrics_export" if request.path.startswith("/export/metrics") else "analysis_export")
+            user = current()
+            record_now(engine, user.username if user else "(nobody)", action, request.path,
+                       {"query": request.query_string.decode("utf-8", "replace")[:1800]})
+        return response
+
     if settings.auth_mode == "accounts":
         _sign_in_routes(server, engine)
 

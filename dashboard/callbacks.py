@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlencode
 import dash
 from dash import ALL, Input, Output, State, ctx as dash_ctx, html, no_update
 
-from dashboard import ids
+from dashboard import auth, ids
 from dashboard.context import Context
 from dashboard.pages import PAGES, NotFound, resolve
 from queries.filters import Filters, parse_filters
@@ -25,8 +25,15 @@ MAX_SEARCH = 2000
 
 
 def read_filters(ctx: Context, search: str | None) -> tuple[Filters, tuple[str, ...]]:
+    """The filters a page shows, with the signed-in user's scope attached: no URL can widen it."""
     search = (search or "")[:MAX_SEARCH]
-    return _parsed(ctx, parse_qs(search.lstrip("?"), keep_blank_values=False))
+    filters, errors = _parsed(ctx, parse_qs(search.lstrip("?"), keep_blank_values=False))
+    return with_scope(filters), errors
+
+
+def with_scope(filters: Filters) -> Filters:
+    user = auth.current()
+    return filters.with_(scope_areas=user.cohort_scope if user else ())   # nobody signed in: no cohort rows
 
 
 def _parsed(ctx: Context, query: dict) -> tuple[Filters, tuple[str, ...]]:

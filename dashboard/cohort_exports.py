@@ -12,7 +12,7 @@ import csv
 import io
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 from urllib.parse import urlencode
 
@@ -20,13 +20,16 @@ import polars as pl
 import sqlalchemy as sa
 from flask import Flask, Response, request
 
+from dashboard import auth
 from queries.cohorts import (DIMENSIONS, CohortSummary, CohortTooSmall, breakdown, cohort_period_bounds,
                              cohort_summary, cross_table)
+from queries.audit import record_now
 from queries.disclosure import to_display
 from queries.exports import BadParameter, _segment, format_number, neutralise, parse_export_query, shown
 from queries.filters import Filters
 from queries.reference import Reference, load_reference
 from queries.status import data_months
+from queries.users import selection_areas
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +206,12 @@ def register_cohort_export_routes(server: Flask, engine: sa.Engine, settings) ->
         try:
             ref = load_reference(engine)
             req = parse_cohort_query(request.args.to_dict(flat=False), ref)
+            user = auth.current()
+            if user is None or not user.may_see_cohort(selection_areas(req.filters, ref)):
+                record_now(engine, user.username if user else "(nobody)", "forbidden", PATH,
+                           {"query": request.query_string.decode("utf-8", "replace")[:2000]})
+                return _plain(403, "forbidden: cases can be exported only for your own Areas")
+            req = replace(req, filters=req.filters.with_(scope_areas=user.cohort_scope))
             text, name = cohort_csv(engine, req, ref, settings.disclosure_threshold)
             return Response(text.encode("utf-8"), content_type=CSV_MIMETYPE,
                             headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})

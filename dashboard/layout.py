@@ -4,7 +4,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard import ids
+from dashboard import auth, ids
 from dashboard.context import Context
 from queries.months import month_label, month_range
 from queries.reference import Reference
@@ -20,6 +20,7 @@ def shell(ctx: Context) -> html.Div:
         first = last = None
         ref = None
     as_at = f"Data as at {month_label(last)}" if last else "No data loaded yet"
+    user = auth.current()
     return html.Div([
         dcc.Location(id=ids.URL, refresh=False),
         dcc.Store(id=ids.TITLE_SINK),
@@ -30,9 +31,16 @@ def shell(ctx: Context) -> html.Div:
                 html.Li(dcc.Link("Overview", href="/", className="nav-link-item")),
                 html.Li(dcc.Link("Exceptions", href="/exceptions", className="nav-link-item")),
                 html.Li(dcc.Link("Definitions", href="/definitions", className="nav-link-item")),
+                html.Li(dcc.Link("Audit", href="/audit", className="nav-link-item")) if user and user.sees_audit
+                and ctx.settings.auth_mode != "open" else None,
             ], className="nav-list"), **{"aria-label": "Main"}),
             html.P(as_at, id=ids.DATA_AS_AT, className="as-at"),
+            _account(ctx, user),
         ], className="header-inner"), className="app-header", role="banner"),
+        html.Div([html.Strong("Open mode: no sign-in. "),
+                  "Everyone who can reach this address sees everything, so it serves only on this computer. "
+                  "Use AUTH_MODE=accounts or proxy for anyone else."], className="open-mode-banner",
+                 role="note") if ctx.settings.auth_mode == "open" else None,
         html.Div([html.Strong("Management information, not official statistics. "),
                   "All figures here are synthetic test data."], className="phase-banner"),
         html.Main([
@@ -48,6 +56,16 @@ def shell(ctx: Context) -> html.Div:
                     dcc.Link("Accessibility", href="/definitions#accessibility")]),
         ], className="footer-inner"), className="app-footer", role="contentinfo"),
     ])
+
+
+def _account(ctx: Context, user):
+    if user is None or ctx.settings.auth_mode == "open":
+        return None
+    signed_in = html.Span(["Signed in as ", html.Strong(auth.describe(user))], className="account-name")
+    if ctx.settings.auth_mode != "accounts":
+        return html.Div(signed_in, className="account")
+    return html.Form([signed_in, html.Button("Sign out", type="submit", className="btn-sign-out")],
+                     method="post", action="/sign-out", className="account")
 
 
 def filter_bar(ref: Reference, first: str | None, last: str | None) -> html.Section:

@@ -45,7 +45,7 @@ class User:
         return self.role == "national"
 
     def may_see_cohort(self, areas: tuple[str, ...]) -> bool:
-        """Whether an explicit Area selection is inside this user's scope (no selection means national)."""
+        """Whether the Areas a selection covers (see selection_areas) lie inside this user's scope."""
         scope = self.cohort_scope
         return scope is None or (bool(areas) and set(areas) <= set(scope))
 
@@ -128,3 +128,12 @@ def list_users(engine: sa.Engine) -> list[User]:
 
 
 _DUMMY_HASH = generate_password_hash("not a real password, used to keep timing even")
+
+
+def selection_areas(filters, ref) -> tuple[str, ...]:
+    """The Areas whose units a selection covers: chosen Areas, else the Areas of chosen forces, else every Area."""
+    if filters.areas:
+        return tuple(filters.areas)
+    if filters.forces:
+        return tuple(sorted({a for f in filters.forces for a in ref.areas_of(f)}))
+    return tuple(sorted(ref.areas))

@@ -48,9 +48,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(dash_duo, database_url: str, **settings) -> str:
-    """Serve the real app on the given store in a thread and open it; returns the base URL."""
+def start(dash_duo, database_url: str, navigate: bool = True, **settings) -> str:
+    """Serve the real app on the given store in a thread (and open it unless sign-in comes first)."""
     from dashboard import create_app
     from dashboard.settings import Settings
-    dash_duo.start_server(create_app(Settings(database_url=database_url, **settings)), port=free_port())
-    return dash_duo.server_url
+    navigate = navigate and settings.get("auth_mode", "open") == "open"
+    dash_duo.start_server(create_app(Settings(database_url=database_url, **settings)), navigate=navigate,
+                          port=free_port())
+    return dash_duo.server.url.rstrip("/")

@@ -16,10 +16,11 @@ class NotFound(Exception):
 
 
 # Imported after NotFound: page modules import it from here.
-from dashboard.pages import (cohort, definitions, exceptions, overview, print_view, spc_page,  # noqa: E402
-                             workstream)
+from dashboard.pages import (audit, cohort, definitions, exceptions, overview, print_view,  # noqa: E402
+                             spc_page, workstream)
 
-PAGES: tuple[ModuleType, ...] = (overview, workstream, definitions, print_view, spc_page, exceptions, cohort)
+PAGES: tuple[ModuleType, ...] = (overview, workstream, definitions, print_view, spc_page, exceptions, cohort,
+                                 audit)
 
 
 def resolve(pathname: str | None) -> tuple[ModuleType, dict] | None:

@@ -17,7 +17,7 @@ import dash_bootstrap_components as dbc
 import polars as pl
 from dash import ALL, Input, Output, State, ctx as dash_ctx, dcc, html, no_update
 
-from dashboard import ids
+from dashboard import auth, ids
 from dashboard.cohort_exports import cohort_href, parse_by
 from dashboard.cohort_figures import (breakdown_figure, breakdown_rows, breakdown_words, capital, cross_figure,
                                       cross_rows, group_card, quartile_rows, reconcile)
@@ -27,10 +27,12 @@ from dashboard.pages.definitions import MONTH_WORDS
 from dashboard.tables import table_html
 from queries.cohorts import (DIMENSIONS, CohortSummary, CohortTooSmall, breakdown, cohort_period_bounds,
                              cohort_summary, cross_table)
+from queries.audit import record_now
 from queries.exports import shown
 from queries.filters import Filters
 from queries.months import is_month, quarter_of
 from queries.reference import Metric, Reference
+from queries.users import OPEN_USER, selection_areas
 
 log = logging.getLogger(__name__)
 
@@ -337,6 +339,18 @@ def layout(ctx: Context, filters: Filters) -> html.Div:
     ])
 
 
+def _outside_scope(ctx: Context, filters: Filters, search: str | None):
+    """An Area lead asking for cases outside their Areas gets a refusal (and an audit entry), not a cohort."""
+    user = auth.current()
+    if user is not None and user.may_see_cohort(selection_areas(filters, ctx.reference())):
+        return None
+    name = user.username if user else "(nobody)"
+    record_now(ctx.engine, name, "forbidden", PATH, {"query": (search or "")[:2000]})
+    areas = ", ".join(ctx.reference().areas[a] for a in (user.areas if user else ()))
+    return problem_box("You can open the cases behind figures only for your own Areas"
+                       + (f" ({areas}). Choose one of them in the filters." if areas else "."))
+
+
 def register_callbacks(app, ctx: Context) -> None:
     """Three steps, no loops: the address renders the page and sets the selects; the selects render the
     explorer; the browser then writes the chosen breakdown into the address (replaceState: no new history entry,
@@ -358,7 +372,13 @@ def register_callbacks(app, ctx: Context) -> None:
         try:
             filters, query = parsed(search)
             req = parse_request(query, ctx.reference())
+            refused = _outside_scope(ctx, filters, search)
+            if refused is not None:
+                return navigation(ctx.reference(), filters, req), title(req), refused, True, no_update, no_update
             content, summary = render(ctx, filters, req)
+            if summary is not None:
+                record_now(ctx.engine, auth.current(OPEN_USER).username, "cohort_view", PATH,
+                           {"query": (search or "")[:MAX_SEARCH]})
             return (navigation(ctx.reference(), filters, req), title(req), content, summary is None, req.by[0],
                     req.by[1] if len(req.by) > 1 else "")
         except Exception as exc:   # noqa: BLE001 - shown as a reference, logged in full
@@ -372,6 +392,9 @@ def register_callbacks(app, ctx: Context) -> None:
             return no_update
         try:
             filters, query = parsed(search)
+            user = auth.current()
+            if user is None or not user.may_see_cohort(selection_areas(filters, ctx.reference())):
+                return None
             req = parse_request({**query, "by": [",".join(chosen_by(first, second))]}, ctx.reference())
             note = parse_request(query, ctx.reference()).note   # a bad 'by' in the address is still reported
             if req.problem:
