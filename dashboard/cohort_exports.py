@@ -25,7 +25,8 @@ from queries.cohorts import (DIMENSIONS, CohortSummary, CohortTooSmall, breakdow
                              cohort_summary, cross_table)
 from queries.audit import record_now
 from queries.disclosure import to_display
-from queries.exports import BadParameter, _segment, format_number, neutralise, parse_export_query, shown
+from queries.exports import (BadParameter, format_number, name_segment, neutralise, parse_export_query, shown,
+                             split_values)
 from queries.filters import Filters
 from queries.reference import Reference, load_reference
 from queries.status import data_months
@@ -51,15 +52,9 @@ class CohortExport:
     by: tuple[str, ...]     # one dimension (cohort and comparison), or two (the cohort's cross-table)
 
 
-def _split(query: Mapping, key: str) -> list[str]:
-    raw = query.get(key, [])
-    raw = [raw] if isinstance(raw, str) else raw
-    return [v.strip() for item in raw for v in str(item).split(",") if v.strip()]
-
-
 def parse_by(values: list[str] | str) -> tuple[str, ...]:
     """One or two dimension keys from 'by' (comma-separated or repeated); ValueError says what is wrong."""
-    names = _split({"by": values}, "by")
+    names = split_values({"by": values}, "by")
     if not names:
         raise ValueError(f"give one or two breakdown dimensions: {', '.join(DIMENSIONS)}")
     if len(names) > 2:
@@ -77,14 +72,14 @@ def parse_cohort_query(query: Mapping[str, list[str]], ref: Reference) -> Cohort
     for key in query:
         if key not in PARAMETERS:
             raise BadParameter(key, f"unknown parameter; use {', '.join(PARAMETERS)}")
-    metric = _split(query, "metric")
+    metric = split_values(query, "metric")
     if len(metric) != 1:
         raise BadParameter("metric", f"give exactly one metric code; got {len(metric)}")
     filters = parse_export_query({k: query[k] for k in (*FILTER_PARAMETERS, "metric") if k in query}, ref).filters
     code = metric[0]
     if ref.metrics[code].source != "cases":
         raise BadParameter("metric", f"'{code}' comes from aggregate returns: it has no case cohort")
-    period = _split(query, "period")
+    period = split_values(query, "period")
     if len(period) > 1:
         raise BadParameter("period", "give at most one value")
     if period:
@@ -174,11 +169,11 @@ def csv_text(rows: list[dict], about: dict) -> str:
 
 
 def file_name(req: CohortExport, first: str, last: str, as_at: str) -> str:
-    parts = ["rasso-cohort", req.metric, first, last, _segment("by", req.by)]
+    parts = ["rasso-cohort", req.metric, first, last, name_segment("by", req.by)]
     if req.filters.areas:
-        parts.append(_segment("area", sorted(req.filters.areas)))
+        parts.append(name_segment("area", sorted(req.filters.areas)))
     if req.filters.forces:
-        parts.append(_segment("force", sorted(req.filters.forces)))
+        parts.append(name_segment("force", sorted(req.filters.forces)))
     return "_".join(parts) + f"_asat-{as_at}.csv"
 
 

@@ -23,7 +23,7 @@ SHADE = "#F3F2F1"
 FONT = dict(family='"Helvetica Neue", Helvetica, Arial, sans-serif', size=13, color=TEXT)
 
 
-def _base_layout(height: int) -> dict:
+def base_layout(height: int) -> dict:
     return dict(template="none", height=height, font=FONT, margin=dict(l=56, r=120, t=28, b=40),
                 plot_bgcolor="white", paper_bgcolor="white", showlegend=False, hovermode="x unified",
                 xaxis=dict(showgrid=False, linecolor=MUTED, ticks="outside", tickcolor=MUTED),
@@ -31,7 +31,7 @@ def _base_layout(height: int) -> dict:
 
 
 def empty_figure(message: str, height: int = 260) -> go.Figure:
-    fig = go.Figure(layout=_base_layout(height))
+    fig = go.Figure(layout=base_layout(height))
     fig.update_layout(xaxis=dict(visible=False), yaxis=dict(visible=False),
                       annotations=[dict(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
                                         font=dict(size=15, color=TEXT))])
@@ -47,7 +47,7 @@ def trend_figure(series: pl.DataFrame, metric: Metric, grain: str, markers: list
     """
     if series.is_empty():
         return empty_figure("No data for these filters", height)
-    fig = go.Figure(layout=_base_layout(height))
+    fig = go.Figure(layout=base_layout(height))
     names = list(dict.fromkeys(series["series"].to_list()))
     ends = []
     for i, name in enumerate(names):
@@ -91,7 +91,7 @@ def ranked_figure(ranked: pl.DataFrame, metric: Metric, national: float | None, 
         return empty_figure("No data for these filters", height or 260)
     ordered = ranked.sort(["value", "label"], descending=[False, True], nulls_last=False)
     height = height or max(220, 26 * ordered.height + 70)
-    fig = go.Figure(layout=_base_layout(height))
+    fig = go.Figure(layout=base_layout(height))
     labels = ordered["label"].to_list()
     text = [fmt_value(v, metric.unit, s) for v, s in zip(ordered["value"], ordered["suppressed"])]
     fig.add_trace(go.Bar(x=ordered["value"].to_list(), y=labels, orientation="h", text=text,

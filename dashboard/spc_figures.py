@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 import plotly.graph_objects as go
 
-from dashboard.figures import MUTED, TEXT, _base_layout, empty_figure
+from dashboard.figures import MUTED, TEXT, base_layout, empty_figure
 from dashboard.format import axis_format, fmt_value, month_label, period_start
 from queries.assurance import MetricSPC, rules_in_words
 from queries.spc import VARIATION_COLOURS
@@ -75,7 +75,7 @@ def xmr_figure(spc: MetricSPC, height: int = 420) -> go.Figure:
     table, metric = spc.table, spc.metric
     if table.filter(pl.col("value").is_not_null()).height == 0:
         return empty_figure("No data for these filters", height)
-    fig = go.Figure(layout=_base_layout(height))
+    fig = go.Figure(layout=base_layout(height))
     x = [period_start(p, "month") for p in table["period"]]
     unit = metric.unit
     text = [f"{month_label(p)}: {fmt_value(v, unit, s)}" + (f" - {icon}" if icon else "")

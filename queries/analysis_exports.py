@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 from queries.assurance import MetricSPC
 from queries.disclosure import NOT_AVAILABLE, SUPPRESSED
 from queries.effects import Effect
-from queries.exports import (ABOUT_COLUMNS, MAX_LIST, BadParameter, ExportMeta, ExportRequest, _segment, _split,
-                             file_name, format_number, neutralise, parse_export_query, shown)
+from queries.exports import (ABOUT_COLUMNS, MAX_LIST, BadParameter, ExportMeta, ExportRequest, file_name,
+                             format_number, name_segment, neutralise, parse_export_query, shown, split_values)
 from queries.reference import Reference
 from queries.spc import assurance_icon
 
@@ -58,13 +58,13 @@ def parse_effects_query(query: Mapping[str, str | list[str]],
     for key in query:
         if key not in EFFECT_PARAMETERS:
             raise BadParameter(key, f"unknown parameter; use {', '.join(EFFECT_PARAMETERS)}")
-    workstreams = _split(query, "workstream")
+    workstreams = split_values(query, "workstream")
     if len(workstreams) > 1:
         raise BadParameter("workstream", "give at most one value")
     workstream = workstreams[0] if workstreams else None
     if workstream and workstream not in {w.workstream_code for w in ref.workstreams}:
         raise BadParameter("workstream", f"unknown workstream code '{shown(workstream)}'")
-    named = _split(query, "metric")
+    named = split_values(query, "metric")
     if len(named) > MAX_LIST:
         raise BadParameter("metric", f"more than {MAX_LIST} values")
     for code in named:
@@ -135,6 +135,6 @@ def effects_file_name(workstream: str | None, codes: tuple[str, ...], named: boo
     if workstream:
         parts.append(f"ws-{workstream}")
     if named:
-        parts.append(_segment("metric", codes))
+        parts.append(name_segment("metric", codes))
     parts.append(f"asat-{data_as_at}")
     return re.sub(r"[^A-Za-z0-9._-]", "-", "_".join(parts)) + ".csv"

@@ -87,7 +87,7 @@ def shown(value: str) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
-def _split(query: Mapping, key: str) -> list[str]:
+def split_values(query: Mapping, key: str) -> list[str]:
     """Values of a parameter, repeated or comma-separated, as the Filters parser reads them."""
     raw = query.get(key, [])
     raw = [raw] if isinstance(raw, str) else raw
@@ -103,7 +103,7 @@ def _describe(key: str, value: str) -> str:
 
 def _check_alone(query: Mapping, key: str, ref: Reference) -> None:
     """Validate one parameter with the shared Filters parser; refuse it, naming the first bad value."""
-    values = _split(query, key)
+    values = split_values(query, key)
     if not parse_filters({key: values}, ref).errors:
         return
     if len(values) > MAX_LIST:
@@ -125,11 +125,11 @@ def parse_export_query(query: Mapping[str, str | list[str]], ref: Reference) -> 
         if key not in PARAMETERS:
             raise BadParameter(key, f"unknown parameter; use {', '.join(PARAMETERS)}")
     for key in SINGLE_VALUED:
-        if len(_split(query, key)) > 1:
+        if len(split_values(query, key)) > 1:
             raise BadParameter(key, "give at most one value")
     for key in FILTER_PARAMETERS:
         _check_alone(query, key, ref)
-    subset = {k: _split(query, k) for k in FILTER_PARAMETERS}
+    subset = {k: split_values(query, k) for k in FILTER_PARAMETERS}
     parsed = parse_filters(subset, ref)
     if parsed.errors:   # each value is fine alone, so a combination is wrong
         if parse_filters({"from": subset["from"], "to": subset["to"]}, ref).errors:
@@ -138,17 +138,17 @@ def parse_export_query(query: Mapping[str, str | list[str]], ref: Reference) -> 
             outside = [f for f in subset["force"] if not set(ref.areas_of(f)) & set(subset["area"])]
             raise BadParameter("force", f"force {shown(outside[0] if outside else '')} is not in the chosen Areas")
         raise BadParameter("query", shown(parsed.errors[0]))
-    grain = (_split(query, "grain") or ["month"])[0]
+    grain = (split_values(query, "grain") or ["month"])[0]
     if grain not in EXPORT_GRAINS:
         raise BadParameter("grain", f"'{shown(grain)}' is not one of {', '.join(EXPORT_GRAINS)}")
     filters = parsed.filters.with_(grain=grain)
-    view = (_split(query, "view") or [None])[0]
+    view = (split_values(query, "view") or [None])[0]
     if view is not None:
         return _view_request(query, filters, view, ref)
-    level = (_split(query, "level") or ["national"])[0]
+    level = (split_values(query, "level") or ["national"])[0]
     if level not in LEVELS:
         raise BadParameter("level", f"'{shown(level)}' is not one of {', '.join(LEVELS)}")
-    named = _split(query, "metric")
+    named = split_values(query, "metric")
     if len(named) > MAX_LIST:
         raise BadParameter("metric", f"more than {MAX_LIST} values")
     for code in named:
@@ -170,7 +170,7 @@ def _view_request(query: Mapping, filters: Filters, view: str, ref: Reference) -
     if view not in VIEW_FIGURES:
         raise BadParameter("view", f"'{shown(view)}' is not one of {', '.join(VIEW_FIGURES)}")
     for key in ("metric", "level"):
-        if _split(query, key):
+        if split_values(query, key):
             raise BadParameter(key, f"not used with view={view}: the page decides it")
     if filters.grain == "period":
         raise BadParameter("grain", f"view={view} draws trends: use month, quarter or year")
@@ -197,7 +197,7 @@ def canonical_query(meta: ExportMeta) -> str:
     return urlencode(pairs)
 
 
-def _segment(prefix: str, codes) -> str:
+def name_segment(prefix: str, codes) -> str:
     joined = "-".join(codes)
     if len(joined) > 60:   # keep names short: a count and a stable digest instead of every code
         joined = f"{len(codes)}codes-{hashlib.sha256(joined.encode()).hexdigest()[:8]}"
@@ -211,11 +211,11 @@ def file_name(meta: ExportMeta, extension: str) -> str:
     if f.workstream:
         parts.append(f"ws-{f.workstream}")
     if req.metrics_named:
-        parts.append(_segment("metric", req.metric_codes))
+        parts.append(name_segment("metric", req.metric_codes))
     if f.areas:
-        parts.append(_segment("area", sorted(f.areas)))
+        parts.append(name_segment("area", sorted(f.areas)))
     if f.forces:
-        parts.append(_segment("force", sorted(f.forces)))
+        parts.append(name_segment("force", sorted(f.forces)))
     parts.append(f"asat-{meta.data_as_at}")
     return re.sub(r"[^A-Za-z0-9._-]", "-", "_".join(parts)) + "." + extension
 
