@@ -86,7 +86,8 @@ def filter_bar(ref: Reference, first: str | None, last: str | None) -> html.Sect
     def select(label, control_id, placeholder):
         return html.Div([html.Label(label, htmlFor=control_id, className="field-label"),
                          dbc.Select(id=control_id, options=[{"label": placeholder, "value": ""}] + months,
-                                    value="", class_name="form-select")], className="field field-narrow")
+                                    value="", placeholder=placeholder, class_name="form-select")],
+                        className="field field-narrow")
 
     return html.Section([
         html.H2("Filters", className="visually-hidden"),
