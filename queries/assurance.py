@@ -16,7 +16,8 @@ words, and why):
   among the pilot sites the selection covers (one of the selected Areas and, if forces are chosen, one of those
   forces). Nationally that is the workstream's first pilot start. A selection with no pilot site for the workstream
   keeps one set of limits. Later changes (other sites starting; the national roll-out of July 2023) do not recalculate.
-* Target: the metric catalogue's `target`, for every selection. Per-Area targets are not stored yet.
+* Target: an Area's own target (sample_data/reference/targets.csv) when that Area alone is selected, else the
+  metric catalogue's national `target` (Reference.metric_for).
 """
 from __future__ import annotations
 
@@ -119,7 +120,7 @@ def selection_spc(sums: pl.DataFrame, ref: Reference, filters: Filters, last: st
     values = monthly_values(window, ref, threshold)
     out = {}
     for code in metric_codes or list(ref.metrics):
-        metric = ref.metrics[code]
+        metric = ref.metric_for(code, filters.areas)
         mine = values.filter(pl.col("metric_code") == code)
         out[code] = series_spc(mine, metric, spc_months(mine, filters.period_from, last),
                                pilot_start(ref, metric.workstream_code, filters), settings)

@@ -96,7 +96,7 @@ def exception_list(values: pl.DataFrame, ref: Reference, filters: Filters, last:
     """Pure: monthly values by Area (monthly_values at level "area") -> exceptions, most serious first."""
     found = []
     for (area, code), part in values.partition_by(["area_code", "metric_code"], as_dict=True).items():
-        metric = ref.metrics[code]
+        metric = ref.metric_for(code, (area,))
         if metric.direction == "neutral":        # neither concern nor a target can apply
             continue
         start = pilot_start(ref, metric.workstream_code, filters.with_(areas=(area,)))

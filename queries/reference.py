@@ -6,7 +6,7 @@ allocation in particular is illustrative and is replaced by loading a different 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -71,6 +71,15 @@ class Reference:
     workstreams: tuple[Workstream, ...]
     metrics: dict[str, Metric]
     pilot_sites: tuple[PilotSite, ...]
+    targets: dict[tuple[str, str], float] = field(default_factory=dict)   # (metric_code, area_code) -> target
+
+    def metric_for(self, metric_code: str, areas: tuple[str, ...] = ()) -> Metric:
+        """The metric with the target that applies to a selection: an Area's own target when exactly that Area
+        is shown, else the catalogue's national target."""
+        metric = self.metrics[metric_code]
+        if len(areas) == 1 and (metric_code, areas[0]) in self.targets:
+            return replace(metric, target=self.targets[(metric_code, areas[0])])
+        return metric
 
     def forces_of(self, area_codes) -> list[str]:
         wanted = set(area_codes)
@@ -133,6 +142,21 @@ def read_reference_files(directory: Path = REFERENCE_DIR) -> dict[str, list[dict
             raise ReferenceError(f"{path.name}, line {line}, field force_code: {r['area_code']}/{r['force_code']} "
                                  "is not a force of that Area")
         pilot_rows.append(r)
+    target_rows = []
+    path = directory / "targets.csv"
+    units = {r["metric_code"]: r["unit"] for r in metric_rows}
+    for i, r in enumerate(_read(path) if path.exists() else []):
+        line = i + 2
+        _check(path, line, "metric_code", r["metric_code"], sorted(units))
+        _check(path, line, "area_code", r["area_code"], sorted(area_rows))
+        try:
+            value = float(r["target"])
+        except ValueError:
+            raise ReferenceError(f"{path.name}, line {line}, field target: {r['target']!r} is not a number") from None
+        if value < 0 or (units[r["metric_code"]] == "rate" and value > 1):
+            raise ReferenceError(f"{path.name}, line {line}, field target: {value} is out of range for a "
+                                 f"{units[r['metric_code']]} (rates are proportions, 0 to 1)")
+        target_rows.append(dict(r, target=value))
     return {
         "areas": list(area_rows.values()),
         "forces": list(force_rows.values()),
@@ -140,6 +164,7 @@ def read_reference_files(directory: Path = REFERENCE_DIR) -> dict[str, list[dict
         "workstreams": ws_rows,
         "metrics": metric_rows,
         "pilot_sites": pilot_rows,
+        "targets": target_rows,
     }
 
 
@@ -155,12 +180,13 @@ def init_store(engine: sa.Engine, directory: Path = REFERENCE_DIR) -> dict[str, 
             rows = rows_by_table[table.name]
             _upsert(conn, table, rows)
             counts[table.name] = len(rows)
-        # Pilot allocation is replaced whole: a site dropped from the file must stop being a pilot site.
-        keep = {(r["workstream_code"], r["area_code"], r["force_code"]) for r in rows_by_table["pilot_sites"]}
-        existing = conn.execute(sa.select(s.pilot_sites.c.workstream_code, s.pilot_sites.c.area_code,
-                                          s.pilot_sites.c.force_code)).all()
-        for key in set(map(tuple, existing)) - keep:
-            conn.execute(sa.delete(s.pilot_sites).where(sa.tuple_(*s.pilot_sites.primary_key.columns) == key))
+        # Pilot allocation and Area targets are replaced whole: a row dropped from the file must stop applying.
+        for table in (s.pilot_sites, s.targets):
+            keys = [c.name for c in table.primary_key.columns]
+            keep = {tuple(r[k] for k in keys) for r in rows_by_table[table.name]}
+            existing = conn.execute(sa.select(*table.primary_key.columns)).all()
+            for key in set(map(tuple, existing)) - keep:
+                conn.execute(sa.delete(table).where(sa.tuple_(*table.primary_key.columns) == key))
     return counts
 
 
@@ -194,4 +220,5 @@ def load_reference(engine: sa.Engine) -> Reference:
         pilots = tuple(PilotSite(**r._mapping) for r in conn.execute(
             sa.select(s.pilot_sites).order_by(s.pilot_sites.c.workstream_code, s.pilot_sites.c.area_code,
                                               s.pilot_sites.c.force_code)).all())
-    return Reference(areas, forces, populations, pairs, ws, metrics, pilots)
+        targets = {(r.metric_code, r.area_code): r.target for r in conn.execute(sa.select(s.targets)).all()}
+    return Reference(areas, forces, populations, pairs, ws, metrics, pilots, targets)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 2   # 2: users, user_areas and audit tables
+SCHEMA_VERSION = 3   # 2: users, user_areas and audit tables; 3: per-Area targets
 
 metadata = sa.MetaData()
 
@@ -71,6 +71,15 @@ pilot_sites = sa.Table(
     sa.Column("start_month", sa.String(7), nullable=False),
     sa.Column("note", sa.String(200), nullable=False),
     sa.ForeignKeyConstraint(["area_code", "force_code"], ["area_forces.area_code", "area_forces.force_code"]),
+)
+
+# A target an Area sets itself, overriding the catalogue's national target when that Area alone is shown.
+targets = sa.Table(
+    "targets", metadata,
+    sa.Column("metric_code", sa.String(40), sa.ForeignKey("metrics.metric_code"), primary_key=True),
+    sa.Column("area_code", sa.String(8), sa.ForeignKey("areas.area_code"), primary_key=True),
+    sa.Column("target", sa.Float, nullable=False),
+    sa.Column("note", sa.String(200), nullable=False),
 )
 
 loads = sa.Table(
@@ -154,4 +163,4 @@ audit = sa.Table(
     sa.Index("ix_audit_at", "at"),
 )
 
-REFERENCE_TABLES = (areas, forces, area_forces, workstreams, metrics, pilot_sites)
+REFERENCE_TABLES = (areas, forces, area_forces, workstreams, metrics, pilot_sites, targets)

@@ -83,7 +83,8 @@ def build_tiles(sums: pl.DataFrame, ref: Reference, period: tuple[str, str], thr
     spc = selection_spc(sums, ref, filters, last, threshold)
     chart_filters = filters.with_(period_to=last, grain="month", workstream=None)
     tiles = {}
-    for code, metric in ref.metrics.items():
+    for code in ref.metrics:
+        metric = ref.metric_for(code, filters.areas)   # an Area's own target when that Area alone is shown
         cur = now.get(code)
         value = cur["value"] if cur else None
         year = _compare(metric, cur, before.get(code), "a year earlier")
