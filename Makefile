@@ -43,3 +43,39 @@ seed: $(STAMP)
 
 clean-data:
 	rm -f var/rasso.sqlite var/rasso.sqlite-wal var/rasso.sqlite-shm
+
+## Benchmarks at national scale (1,000,000 cases; stores cached in bench/cache/): figures in bench/results/ and
+## docs/performance.md. Needs the local PostgreSQL for its half; BENCH_ARGS e.g. "--stores sqlite --reps 20".
+BENCH_STAMP := $(VENV)/.bench-$(shell cksum bench/requirements.txt | cut -d' ' -f1)
+$(BENCH_STAMP): bench/requirements.txt $(STAMP)
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	rm -f $(VENV)/.bench-*
+	touch $@
+
+.PHONY: bench bench-profile
+bench: $(BENCH_STAMP) browser-deps
+	$(PY) -m bench run $(BENCH_ARGS)
+
+bench-profile: $(BENCH_STAMP)
+	$(PY) -m bench profile $(BENCH_ARGS)
+
+## Production mode: gunicorn with gunicorn.conf.py (workers from the core count, access log to stdout). Defaults to
+## 127.0.0.1:8050 in open mode; for anyone else set AUTH_MODE, SECRET_KEY, HOST (docs/deployment.md).
+.PHONY: serve
+serve: $(STAMP)
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py app:server
+
+## Load test (docs/deployment.md): 50 users for 60 s against gunicorn on PostgreSQL, loopback only. The 1,000,000-case
+## store is built once in database rasso_loadtest. Locust has a venv of its own (its pytest plugin and gevent stay out
+## of the app's). LOADTEST_ARGS e.g. "--users 10,25,50,100 --duration 60".
+LOADTEST_VENV := .venv-loadtest
+LOADTEST_STAMP := $(LOADTEST_VENV)/.installed-$(shell cksum loadtest/requirements.txt | cut -d' ' -f1)
+$(LOADTEST_STAMP): loadtest/requirements.txt
+	$(PYTHON) -m venv $(LOADTEST_VENV)
+	$(LOADTEST_VENV)/bin/python -m pip install --quiet -r loadtest/requirements.txt
+	rm -f $(LOADTEST_VENV)/.installed-*
+	touch $@
+
+.PHONY: loadtest
+loadtest: $(STAMP) $(LOADTEST_STAMP)
+	$(PY) -m loadtest --locust $(LOADTEST_VENV)/bin/locust $(LOADTEST_ARGS)

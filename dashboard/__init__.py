@@ -7,6 +7,7 @@ import dash
 
 from dashboard.analysis_exports import register_analysis_export_routes
 from dashboard.auth import install_auth
+from dashboard.cache import init_cache
 from dashboard.callbacks import register_callbacks
 from dashboard.cohort_exports import register_cohort_export_routes
 from dashboard.context import Context
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
                     update_title=None, serve_locally=True, on_error=callback_error)
     app.index_string = app.index_string.replace("<html>", '<html lang="en-GB">')
     app.layout = lambda: shell(ctx)
+    ctx.cache = init_cache(app.server, settings)   # query results by filters and data version
     install_auth(app.server, engine, settings)
     register_callbacks(app, ctx)
     register_routes(app.server, engine)

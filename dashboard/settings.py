@@ -33,6 +33,11 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     open_on_network: bool = False
     cookie_secure: bool = True
+    cache_type: str | None = None           # filesystem, redis or null (off); None: redis when a URL is set
+    cache_dir: str | None = None            # None: a temporary directory of this app's own
+    cache_redis_url: str | None = None      # shared by every worker and host, e.g. redis://cache.example.org:6379/0
+    cache_timeout: int = 3600               # seconds an entry lives; a finished load changes every key anyway
+    cache_key_prefix: str | None = None     # None: derived from DATABASE_URL, so two stores never share entries
 
     @classmethod
     def from_env(cls, environ=os.environ, **overrides) -> Settings:
@@ -47,6 +52,11 @@ class Settings:
             trusted_proxies=tuple(p.strip() for p in environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
             open_on_network=environ.get(OPEN_ON_NETWORK, "") == "allow",
             cookie_secure=environ.get("COOKIE_SECURE", "1") != "0",
+            cache_type=environ.get("CACHE_TYPE") or None,
+            cache_dir=environ.get("CACHE_DIR") or str(ROOT / "var" / "cache"),
+            cache_redis_url=environ.get("CACHE_REDIS_URL") or None,
+            cache_timeout=int(environ.get("CACHE_TIMEOUT", "3600")),
+            cache_key_prefix=environ.get("CACHE_KEY_PREFIX") or None,
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

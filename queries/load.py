@@ -24,6 +24,8 @@ from queries.validate import (CASE_COLUMNS, RETURN_COLUMNS, LoadError, Problem, 
                               typed_returns, validate_cases, validate_returns)
 
 CHUNK_ROWS = 20_000
+MONTHLY_SCHEMA = {"month": pl.String, "area_code": pl.String, "force_code": pl.String, "metric_code": pl.String,
+                  "numerator": pl.Float64, "denominator": pl.Float64, "load_id": pl.Int64}
 
 
 @dataclass(frozen=True)
@@ -95,29 +97,40 @@ def rebuild_case_aggregates(conn: sa.Connection, pairs: list[tuple[str, str]], l
     """
     codes = [m for ms in measures_by_basis().values() for m in ms]
     conn.execute(sa.delete(s.monthly).where(
-        s.monthly.c.metric_code.in_([m.metric_code for m in codes]),
-        sa.tuple_(s.monthly.c.area_code, s.monthly.c.force_code).in_(pairs)))
-    c = s.cases.c
+        s.monthly.c.metric_code.in_([m.metric_code for m in codes]), *unit_terms(s.monthly, pairs)))
     rows = []
     for basis, measures in measures_by_basis().items():
-        month = c[basis]
-        cols = [c.area_code, c.force_code, month.label("month")]
-        for m in measures:
-            cols.append(m.numerator_sql().label(f"{m.metric_code}__n"))
-            if m.has_denominator:
-                cols.append(m.denominator_sql().label(f"{m.metric_code}__d"))
-        query = (sa.select(*cols)
-                 .where(sa.tuple_(c.area_code, c.force_code).in_(pairs), month.is_not(None))
-                 .group_by(c.area_code, c.force_code, month))
-        for r in conn.execute(query).mappings():
+        for r in conn.execute(case_aggregate_query(basis, pairs)).mappings():
             for m in measures:
                 den = r[f"{m.metric_code}__d"] if m.has_denominator else None
-                rows.append({"month": r["month"], "area_code": r["area_code"], "force_code": r["force_code"],
-                             "metric_code": m.metric_code, "numerator": float(r[f"{m.metric_code}__n"] or 0),
-                             "denominator": None if den is None else float(den), "load_id": load_id})
-    for i in range(0, len(rows), CHUNK_ROWS):
-        conn.execute(sa.insert(s.monthly), rows[i:i + CHUNK_ROWS])
+                rows.append((r["month"], r["area_code"], r["force_code"], m.metric_code,
+                             float(r[f"{m.metric_code}__n"] or 0), None if den is None else float(den), load_id))
+    _insert(conn, s.monthly, pl.DataFrame(rows, schema=MONTHLY_SCHEMA, orient="row"), False, "aggregates")
     return len(rows)
+
+
+def case_aggregate_query(basis: str, pairs: list[tuple[str, str]]) -> sa.Select:
+    """Every measure counted in `basis` month, per unit and month, over the cases of the given units."""
+    c = s.cases.c
+    month = c[basis]
+    cols = [c.area_code, c.force_code, month.label("month")]
+    for m in measures_by_basis()[basis]:
+        cols.append(m.numerator_sql().label(f"{m.metric_code}__n"))
+        if m.has_denominator:
+            cols.append(m.denominator_sql().label(f"{m.metric_code}__d"))
+    return (sa.select(*cols).where(*unit_terms(s.cases, pairs), month.is_not(None))
+            .group_by(c.area_code, c.force_code, month))
+
+
+def unit_terms(table: sa.Table, pairs: list[tuple[str, str]]) -> list[sa.ColumnElement]:
+    """WHERE terms for exactly these (area, force) units.
+
+    The separate Area and force IN lists let SQLite use the (area_code, force_code, month) indexes, which it skips
+    for a row-value IN alone (a one-unit reload then scanned every case); the row-value IN keeps exactly the pairs.
+    """
+    return [table.c.area_code.in_(sorted({a for a, _ in pairs})),
+            table.c.force_code.in_(sorted({f for _, f in pairs})),
+            sa.tuple_(table.c.area_code, table.c.force_code).in_(pairs)]
 
 
 def _start_load(conn: sa.Connection, kind: str, path: Path) -> int:
@@ -146,12 +159,39 @@ def _delete_by_month(conn: sa.Connection, table: sa.Table, keys: pl.DataFrame, m
     return deleted
 
 
-def _insert(conn, table: sa.Table, frame: pl.DataFrame, progress: bool, label: str) -> None:
+def _insert(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, progress: bool, label: str) -> None:
+    """Insert a frame's rows inside the caller's transaction, as plain tuples handed to the driver.
+
+    SQLAlchemy's per-row parameter handling was most of the load time at a million rows (docs/performance.md), so
+    rows go to the driver directly: PostgreSQL's COPY, elsewhere one INSERT run with executemany. Both share the
+    caller's transaction, so a failure anywhere still leaves the store as it was, and a refused row is raised as
+    SQLAlchemy's IntegrityError either way.
+    """
     with tqdm(total=frame.height, unit="rows", desc=label, disable=not progress, file=sys.stderr,
               leave=False) as bar:
-        for chunk in frame.iter_slices(CHUNK_ROWS):
-            conn.execute(sa.insert(table), chunk.to_dicts())
+        if conn.dialect.name == "postgresql":
+            _copy(conn, table, frame, bar)
+            return
+        insert = sa.insert(table).compile(dialect=conn.dialect, column_keys=frame.columns)
+        for chunk in frame.select(insert.positiontup).iter_slices(CHUNK_ROWS):
+            conn.exec_driver_sql(str(insert), chunk.rows())
             bar.update(chunk.height)
+
+
+def _copy(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, bar) -> None:
+    """PostgreSQL's COPY FROM STDIN; psycopg adapts each value as it would a query parameter."""
+    quote = conn.dialect.identifier_preparer
+    statement = (f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c) for c in frame.columns)}) "
+                 "FROM STDIN")
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for chunk in frame.iter_slices(CHUNK_ROWS):
+                for row in chunk.iter_rows():
+                    copy.write_row(row)
+                bar.update(chunk.height)
+    except dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi.Error, dialect=conn.dialect) from None
 
 
 def _case_id_conflicts(engine: sa.Engine, ids: pl.DataFrame, units: pl.DataFrame) -> list[Problem]:

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from queries.disclosure import DEFAULT_THRESHOLD
 from queries.filters import Filters
-from queries.metrics import monthly_sums, rollup, suppress
+from queries import schema as s
+from queries.metrics import monthly_sums, rollup, suppress, unit_condition
 from queries.reference import Reference
 
 PILOT, COMPARISON, SELECTION, NATIONAL = "Pilot sites", "Comparison sites", "Selection", "England and Wales"
@@ -54,8 +55,7 @@ def trend_series(engine: sa.Engine, filters: Filters, metric_codes: list[str], r
     """
     window = filters.with_(period_from=None) if history else filters
     if filters.is_national:
-        units = monthly_sums(engine, window, metric_codes, level="force")
-        series = _label_pilot(units, ref, metric_codes)
+        series = pilot_split_sums(engine, window, metric_codes)
     else:
         selection = monthly_sums(engine, window, metric_codes).with_columns(pl.lit(SELECTION).alias("series"))
         everywhere = Filters(period_from=window.period_from, period_to=window.period_to)
@@ -66,13 +66,27 @@ def trend_series(engine: sa.Engine, filters: Filters, metric_codes: list[str], r
     return rolled.sort(["metric_code", order, "period"])
 
 
-def _label_pilot(units: pl.DataFrame, ref: Reference, metric_codes: list[str]) -> pl.DataFrame:
-    ws = {ref.metrics[c].metric_code: ref.metrics[c].workstream_code for c in metric_codes}
-    sites = pl.concat([pilot_units(ref, w).with_columns(pl.lit(w).alias("workstream_code"))
-                       for w in sorted(set(ws.values()))])
-    labelled = (units.with_columns(pl.col("metric_code").replace_strict(ws).alias("workstream_code"))
-                .join(sites, on=["workstream_code", "area_code", "force_code"], how="left")
-                .with_columns(pl.when(pl.col("start_month").is_not_null()).then(pl.lit(PILOT))
-                              .otherwise(pl.lit(COMPARISON)).alias("series")))
-    return (labelled.group_by(["month", "series", "metric_code"], maintain_order=True)
-            .agg(pl.col("numerator").sum(), pl.col("denominator").sum()))
+def pilot_split_sums(engine: sa.Engine, filters: Filters, metric_codes: list[str]) -> pl.DataFrame:
+    """Monthly sums per metric for the pilot sites of the metric's workstream and for the other sites.
+
+    SQL does the split (monthly joined to the metric's workstream and its pilot sites), so two rows per month and
+    metric leave the store instead of one per force: at national scale fetching and relabelling ~16,000 force rows
+    in Python was most of a trend's cost (docs/performance.md). Columns as monthly_sums, plus `series`.
+    """
+    m, k, p = s.monthly.c, s.metrics.c, s.pilot_sites.c
+    sites = sa.and_(p.workstream_code == k.workstream_code, p.area_code == m.area_code, p.force_code == m.force_code)
+    where = [m.metric_code.in_(list(metric_codes)), *unit_condition(filters)]
+    if filters.period_from:
+        where.append(m.month >= filters.period_from)
+    if filters.period_to:
+        where.append(m.month <= filters.period_to)
+    query = (sa.select(m.month, p.workstream_code.label("pilot"), m.metric_code,
+                       sa.func.sum(m.numerator).label("numerator"), sa.func.sum(m.denominator).label("denominator"))
+             .select_from(s.monthly.join(s.metrics, k.metric_code == m.metric_code).outerjoin(s.pilot_sites, sites))
+             .where(*where).group_by(m.month, p.workstream_code, m.metric_code))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    frame = pl.DataFrame(rows, schema={"month": pl.String, "pilot": pl.String, "metric_code": pl.String,
+                                       "numerator": pl.Float64, "denominator": pl.Float64}, orient="row")
+    series = pl.when(pl.col("pilot").is_not_null()).then(pl.lit(PILOT)).otherwise(pl.lit(COMPARISON))
+    return frame.select("month", series.alias("series"), "metric_code", "numerator", "denominator")

@@ -9,10 +9,12 @@ import sqlalchemy as sa
 from conftest import write_csv
 from queries import schema as s
 from queries.load import ingest_cases, ingest_returns
+from queries.measures import CASE_MEASURES
 from queries.status import store_status
 from queries.validate import CASE_COLUMNS, RETURN_COLUMNS, LoadError
 
 MAX = "2024-12"
+CASE_METRICS = set(CASE_MEASURES)
 
 
 def case(i: int, **changes) -> dict:
@@ -137,3 +139,86 @@ def test_seeded_store_row_counts_match_extract(seeded):
     status = store_status(seeded.engine)
     assert status.row_counts["cases"] == 20_000
     assert status.data_as_at == "2024-12" and status.schema_version == s.SCHEMA_VERSION
+
+
+# ---- the fast insert paths: PostgreSQL's COPY and the driver-level executemany -------------------------------------
+
+def stored_rows(engine) -> dict:
+    """Cases and monthly aggregates as plain tuples, without load ids (which differ between stores by design)."""
+    c, m = s.cases, s.monthly
+    with engine.connect() as conn:
+        cases = conn.execute(sa.select(*[col for col in c.columns if col.name != "load_id"])
+                             .order_by(c.c.case_id)).all()
+        months = conn.execute(sa.select(*[col for col in m.columns if col.name != "load_id"])
+                              .order_by(m.c.month, m.c.area_code, m.c.force_code, m.c.metric_code)).all()
+    return {"cases": [tuple(r) for r in cases], "monthly": [tuple(r) for r in months]}
+
+
+@pytest.mark.postgres
+def test_copy_path_stores_exactly_the_rows_of_the_insert_path(seeded_sqlite, seeded_pg):
+    """The same extracts, loaded by COPY (PostgreSQL) and by executemany (SQLite), give identical rows: codes,
+    empty decision months and days as NULL, 0/1 flags, and fractional staff figures from the returns."""
+    sqlite_rows, pg_rows = stored_rows(seeded_sqlite.engine), stored_rows(seeded_pg.engine)
+    assert len(pg_rows["cases"]) == 20_000
+    assert any(r[10] is None for r in pg_rows["cases"]) and any(r[5] % 1 for r in pg_rows["monthly"])
+    assert pg_rows == sqlite_rows
+
+
+def test_refused_row_after_earlier_chunks_were_sent_leaves_store_unchanged(empty_store, tmp_path, monkeypatch):
+    """A clash found after several chunks have already gone to the store (COPY streams them) rolls back whole."""
+    import queries.load as load
+    engine = empty_store.engine
+    header = list(CASE_COLUMNS)
+    ingest_cases(engine, write_csv(tmp_path / "jan.csv", header, [case(1), case(2)]), max_month=MAX)
+    before = snapshot(engine)
+    monkeypatch.setattr(load, "CHUNK_ROWS", 2)
+    rows = [case(i, referral_month="2023-03", decision_month="2023-06") for i in range(10, 19)]
+    rows.append(case(2, referral_month="2023-03", decision_month="2023-06"))   # line 11: already stored in Jan
+    with pytest.raises(LoadError) as err:
+        ingest_cases(engine, write_csv(tmp_path / "mar.csv", header, rows), max_month=MAX)
+    assert [(p.line, p.field) for p in err.value.problems] == [(11, "case_id")]
+    assert snapshot(engine) == before
+
+
+def test_failure_after_rows_are_written_rolls_the_load_back(empty_store, tmp_path, monkeypatch):
+    import queries.load as load
+    engine = empty_store.engine
+    ingest_cases(engine, write_csv(tmp_path / "jan.csv", list(CASE_COLUMNS), [case(1)]), max_month=MAX)
+    before = snapshot(engine)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("aggregate rebuild failed")
+    monkeypatch.setattr(load, "rebuild_case_aggregates", broken)
+    with pytest.raises(RuntimeError, match="aggregate rebuild failed"):
+        feb = [case(i, referral_month="2023-02", decision_month="2023-05") for i in range(5, 9)]
+        ingest_cases(engine, write_csv(tmp_path / "feb.csv", list(CASE_COLUMNS), feb), max_month=MAX)
+    assert snapshot(engine) == before
+
+
+def test_rebuilding_some_units_uses_the_unit_index_and_leaves_other_units_alone(seeded_sqlite, tmp_path):
+    """A reload of a few units reads only their cases (SQLite skips the unit index for a row-value IN alone)."""
+    import shutil
+
+    from queries.db import make_engine
+    from queries.load import case_aggregate_query, rebuild_case_aggregates
+    units = [("SEA", "E23000031"), ("SEA", "E23000032"), ("WMD", "E23000014")]
+    with seeded_sqlite.engine.connect() as conn:
+        for basis in ("referral_month", "decision_month"):
+            sql = str(case_aggregate_query(basis, units).compile(dialect=seeded_sqlite.engine.dialect,
+                                                                 compile_kwargs={"literal_binds": True}))
+            plan = " ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            assert "SEARCH cases USING" in plan and "ix_cases_unit_" in plan, plan
+    copy = tmp_path / "copy.sqlite"
+    shutil.copy(seeded_sqlite.url.removeprefix("sqlite:///"), copy)
+    engine = make_engine(f"sqlite:///{copy}")
+    before = stored_rows(engine)["monthly"]
+    with engine.begin() as conn:
+        conn.execute(sa.update(s.monthly).where(s.monthly.c.area_code == "SEA",
+                                                s.monthly.c.metric_code.in_(CASE_METRICS)).values(numerator=-1))
+        rebuild_case_aggregates(conn, units[:2], load_id=1)
+    after = stored_rows(engine)["monthly"]
+    engine.dispose()
+    rebuilt = [r for r in after if (r[1], r[2]) in units[:2]]
+    assert rebuilt == [r for r in before if (r[1], r[2]) in units[:2]]    # the two units rebuilt exactly
+    others = [r for r in after if r[1] == "SEA" and (r[1], r[2]) not in units[:2] and r[3] in CASE_METRICS]
+    assert others and all(r[4] == -1 for r in others)                      # SEA's third force untouched

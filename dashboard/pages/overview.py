@@ -4,6 +4,7 @@ from __future__ import annotations
 from dash import Input, Output, dcc, html
 
 from dashboard import ids
+from dashboard.cache import cached
 from dashboard.context import Context, period_words
 from dashboard.pages.common import (downloads, empty_state, provisional_note, query_string, tile_card,
                                     trend_block)
@@ -34,10 +35,11 @@ def render(ctx: Context, filters: Filters) -> tuple[list, str]:
     period = ctx.period(filters)
     if period is None:
         return [empty_state("No data has been loaded yet.")], ""
-    tiles = headline_tiles(ctx.engine, filters, ref, period, ctx.threshold)
     lead = {w.workstream_code: headline_metric(ctx, w.workstream_code) for w in ref.workstreams}
-    series = trend_series(ctx.engine, filters.with_(period_to=period[1]), list(lead.values()), ref,
-                          filters.grain, ctx.threshold)
+    tiles, series = cached(ctx, "overview", filters, lambda: (
+        headline_tiles(ctx.engine, filters, ref, period, ctx.threshold),
+        trend_series(ctx.engine, filters.with_(period_to=period[1]), list(lead.values()), ref, filters.grain,
+                     ctx.threshold)), period)
     where = _where(ref, filters)
     summary = f"{where}, {period_words(period)}. " + (
         "Charts compare pilot sites with comparison sites." if filters.is_national

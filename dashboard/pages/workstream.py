@@ -6,6 +6,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard import ids
 from dashboard.assurance_parts import effect_line, effects_caveats
+from dashboard.cache import cached
 from dashboard.context import Context, period_words
 from dashboard.figures import ranked_figure
 from dashboard.format import fmt_value
@@ -44,8 +45,8 @@ def ranking(ctx: Context, filters: Filters, metric_code: str, period: tuple[str,
     window = filters.with_(period_from=period[0], period_to=period[1])
     by_force = bool(filters.forces) or len(filters.areas) == 1
     level = "force" if by_force else "area"
-    rows = metric_values(ctx.engine, window, [metric_code], ref, level=level, grain="period",
-                         threshold=ctx.threshold)
+    rows = cached(ctx, f"ranking/{metric_code}/{level}", window, lambda: metric_values(
+        ctx.engine, window, [metric_code], ref, level=level, grain="period", threshold=ctx.threshold))
     sites = pilot_units(ref, ref.metrics[metric_code].workstream_code)
     if by_force:
         pilots = {(a, f) for a, f in sites.select("area_code", "force_code").iter_rows()}
@@ -66,13 +67,15 @@ def render(ctx: Context, code: str, filters: Filters) -> list:
         return [empty_state("No data has been loaded yet.")]
     metrics = ref.metrics_of(code)
     codes = [m.metric_code for m in metrics]
-    series = trend_series(ctx.engine, filters.with_(period_to=period[1]), codes, ref, filters.grain, ctx.threshold)
-    national = metric_values(ctx.engine, Filters(period_from=period[0], period_to=period[1]), codes, ref,
-                             grain="period", threshold=ctx.threshold)
-    split = trend_series(ctx.engine, Filters(period_from=period[0], period_to=period[1]), codes, ref, "period",
-                         ctx.threshold, history=False)
+    series, national, split, effect_list = cached(ctx, f"workstream/{code}", filters, lambda: (
+        trend_series(ctx.engine, filters.with_(period_to=period[1]), codes, ref, filters.grain, ctx.threshold),
+        metric_values(ctx.engine, Filters(period_from=period[0], period_to=period[1]), codes, ref,
+                      grain="period", threshold=ctx.threshold),
+        trend_series(ctx.engine, Filters(period_from=period[0], period_to=period[1]), codes, ref, "period",
+                     ctx.threshold, history=False),
+        pilot_effects(ctx.engine, ref, codes)), period)
     markers = start_markers(ref, code, filters)
-    effects = {e.metric_code: e for e in pilot_effects(ctx.engine, ref, codes)}
+    effects = {e.metric_code: e for e in effect_list}
     sections = [provisional_note(ctx.months()[1]),
                 html.P(f"Period: {period_words(period)}. Ranked comparisons use the whole period.",
                        className="lead-summary")]
