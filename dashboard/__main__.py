@@ -53,8 +53,8 @@ def _seed(args, engine, settings) -> int:
     cases, returns = generate(ref, args.cases, args.seed, args.first, args.last)
     with tempfile.TemporaryDirectory() as tmp:
         case_path, returns_path = write_extracts(cases, returns, Path(tmp))
-        print(ingest_cases(engine, case_path, reference=ref, progress=sys.stderr.isatty()))
-        print(ingest_returns(engine, returns_path, reference=ref, progress=sys.stderr.isatty()))
+        print(ingest_cases(engine, case_path, reference=ref, actor=_actor(), progress=sys.stderr.isatty()))
+        print(ingest_returns(engine, returns_path, reference=ref, actor=_actor(), progress=sys.stderr.isatty()))
     return 0
 
 
@@ -63,8 +63,18 @@ def _ingest(args, engine, settings) -> int:
         print("error: the store has no schema yet; run `python -m dashboard init` first", file=sys.stderr)
         return 1
     load = ingest_cases if args.kind == "cases" else ingest_returns
-    print(load(engine, Path(args.file), progress=sys.stderr.isatty()))
+    init_store(engine)   # brings an older store's schema up to date (the audit table) before loading
+    print(load(engine, Path(args.file), actor=_actor(), progress=sys.stderr.isatty()))
     return 0
+
+
+def _actor() -> str:
+    """Who ran a load, for the audit trail: the operating-system account running the command."""
+    import getpass
+    try:
+        return f"{getpass.getuser()} (command line)"
+    except (KeyError, OSError):
+        return "unknown (command line)"
 
 
 def _users(args, engine, settings) -> int:

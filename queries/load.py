@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from tqdm import tqdm
 
 from queries import schema as s
+from queries.audit import record
 from queries.measures import measures_by_basis
 from queries.reference import Reference, load_reference
 from queries.validate import (CASE_COLUMNS, RETURN_COLUMNS, LoadError, Problem, read_extract, typed_cases,
@@ -45,7 +46,7 @@ class LoadSummary:
                 f"{self.replaced:,} replaced{months}, in {self.seconds:.1f} s")
 
 
-def ingest_cases(engine: sa.Engine, path: Path, *, reference: Reference | None = None,
+def ingest_cases(engine: sa.Engine, path: Path, *, reference: Reference | None = None, actor: str = "unknown",
                  max_month: str | None = None, progress: bool = False) -> LoadSummary:
     t0 = time.perf_counter()
     path = Path(path)
@@ -63,14 +64,14 @@ def ingest_cases(engine: sa.Engine, path: Path, *, reference: Reference | None =
             _insert(conn, s.cases, frame.with_columns(pl.lit(load_id).alias("load_id")), progress, path.name)
             pairs = units.select("area_code", "force_code").unique().rows()
             rebuild_case_aggregates(conn, pairs, load_id)
-            summary = _finish_load(conn, load_id, "cases", path, frame.height, replaced,
+            summary = _finish_load(conn, load_id, "cases", path, frame.height, replaced, actor,
                                    frame["referral_month"], t0)
     except sa.exc.IntegrityError:
         raise LoadError(path.name, _case_id_conflicts(engine, text.select("case_id", "_line"), units)) from None
     return summary
 
 
-def ingest_returns(engine: sa.Engine, path: Path, *, reference: Reference | None = None,
+def ingest_returns(engine: sa.Engine, path: Path, *, reference: Reference | None = None, actor: str = "unknown",
                    max_month: str | None = None, progress: bool = False) -> LoadSummary:
     t0 = time.perf_counter()
     path = Path(path)
@@ -85,7 +86,7 @@ def ingest_returns(engine: sa.Engine, path: Path, *, reference: Reference | None
         replaced = _delete_by_month(conn, s.monthly, frame.select("area_code", "force_code", "metric_code", "month")
                                     .unique(), "month")
         _insert(conn, s.monthly, frame.with_columns(pl.lit(load_id).alias("load_id")), progress, path.name)
-        return _finish_load(conn, load_id, "returns", path, frame.height, replaced, frame["month"], t0)
+        return _finish_load(conn, load_id, "returns", path, frame.height, replaced, actor, frame["month"], t0)
 
 
 def rebuild_case_aggregates(conn: sa.Connection, pairs: list[tuple[str, str]], load_id: int) -> int:
@@ -141,10 +142,13 @@ def _start_load(conn: sa.Connection, kind: str, path: Path) -> int:
     return result.inserted_primary_key[0]
 
 
-def _finish_load(conn, load_id, kind, path, rows, replaced, months: pl.Series, t0) -> LoadSummary:
+def _finish_load(conn, load_id, kind, path, rows, replaced, actor, months: pl.Series, t0) -> LoadSummary:
+    """Record the load and its audit entry on the load's own connection: both land with the data or not at all."""
     first, last = months.min(), months.max()
     conn.execute(sa.update(s.loads).where(s.loads.c.load_id == load_id).values(
         rows_read=rows, rows_inserted=rows, rows_replaced=replaced, first_month=first, last_month=last))
+    record(conn, actor, "load", path.name, {"kind": kind, "load_id": load_id, "rows": rows, "replaced": replaced,
+                                           "first_month": first, "last_month": last})
     return LoadSummary(kind, path.name, rows, rows, replaced, time.perf_counter() - t0, first, last)
 
 

@@ -222,3 +222,17 @@ def test_rebuilding_some_units_uses_the_unit_index_and_leaves_other_units_alone(
     assert rebuilt == [r for r in before if (r[1], r[2]) in units[:2]]    # the two units rebuilt exactly
     others = [r for r in after if r[1] == "SEA" and (r[1], r[2]) not in units[:2] and r[3] in CASE_METRICS]
     assert others and all(r[4] == -1 for r in others)                      # SEA's third force untouched
+
+
+def test_each_load_is_audited_in_its_own_transaction(empty_store, tmp_path):
+    from queries.audit import entries
+    engine = empty_store.engine
+    ingest_cases(engine, write_csv(tmp_path / "good.csv", list(CASE_COLUMNS), [case(1)]), max_month=MAX,
+                 actor="analyst.one")
+    got = entries(engine)
+    assert [(e.username, e.action, e.target) for e in got] == [("analyst.one", "load", "good.csv")]
+    assert got[0].detail["rows"] == 1 and got[0].detail["kind"] == "cases"
+    with pytest.raises(LoadError):
+        ingest_cases(engine, write_csv(tmp_path / "bad.csv", list(CASE_COLUMNS), [case(2, decision="x")]),
+                     max_month=MAX, actor="analyst.one")
+    assert len(entries(engine)) == 1          # a refused load leaves no audit entry, as it leaves no data
