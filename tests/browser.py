@@ -56,3 +56,16 @@ def start(dash_duo, database_url: str, navigate: bool = True, **settings) -> str
     dash_duo.start_server(create_app(Settings(database_url=database_url, **settings)), navigate=navigate,
                           port=free_port())
     return dash_duo.server.url.rstrip("/")
+
+
+def wait_for(condition, timeout=60, message="condition not met"):
+    """Poll until a condition holds. Generous: returns as soon as it holds, and a loaded CI machine is slow."""
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if condition():
+                return
+        except Exception:   # the page may be mid-render
+            pass
+        time.sleep(0.2)
+    raise AssertionError(message)

@@ -10,7 +10,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from browser import axe_violations, screenshot, start
+from browser import axe_violations, screenshot, start, wait_for
 from dashboard import ids
 
 pytestmark = pytest.mark.browser
@@ -19,18 +19,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def app_url(dash_duo, seeded_sqlite):
     return start(dash_duo, seeded_sqlite.url)
-
-
-def wait_for(condition, timeout=20, message="condition not met"):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if condition():
-                return
-        except Exception:   # the page may be mid-render
-            pass
-        time.sleep(0.2)
-    raise AssertionError(message)
 
 
 def click_on(dash_duo, element) -> None:

@@ -9,7 +9,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser import axe_violations, screenshot, start
+from browser import axe_violations, screenshot, start, wait_for
 from dashboard import ids
 
 pytestmark = pytest.mark.browser
@@ -18,18 +18,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def app_url(dash_duo, seeded_sqlite):
     return start(dash_duo, seeded_sqlite.url)
-
-
-def wait_for(condition, timeout=15, message="condition not met"):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if condition():
-                return
-        except Exception:   # the page may be mid-render
-            pass
-        time.sleep(0.2)
-    raise AssertionError(message)
 
 
 def query(dash_duo) -> dict:
@@ -51,7 +39,7 @@ def choose(dash_duo, control_id: str, label: str) -> None:
 
 
 def test_overview_five_panels_area_filter_narrows_forces_and_changes_charts(dash_duo, app_url):
-    dash_duo.wait_for_element(".panel", timeout=20)
+    dash_duo.wait_for_element(".panel", timeout=60)
     wait_for(lambda: len(dash_duo.find_elements(".panel")) == 5, message="five workstream panels")
     assert dash_duo.find_element(f"#{ids.DATA_AS_AT}").text == "Data as at Dec 2024"
     assert dash_duo.driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en-GB"
@@ -78,7 +66,7 @@ def test_overview_five_panels_area_filter_narrows_forces_and_changes_charts(dash
 
 def test_permalink_restores_state_and_table_alternative_opens(dash_duo, app_url):
     dash_duo.driver.get(f"{app_url}/?area=SWE&force=E23000036&from=2023-01&to=2023-12&grain=quarter")
-    dash_duo.wait_for_element(".panel", timeout=20)
+    dash_duo.wait_for_element(".panel", timeout=60)
     wait_for(lambda: dash_duo.find_element(f"#{ids.FORCE_SUMMARY}").text == "Avon and Somerset",
              message="force restored")
     assert dash_duo.find_element(f"#{ids.AREA_SUMMARY}").text == "South West"
@@ -95,7 +83,7 @@ def test_permalink_restores_state_and_table_alternative_opens(dash_duo, app_url)
 
 def test_bad_url_values_give_a_message_and_defaults(dash_duo, app_url):
     dash_duo.driver.get(f"{app_url}/?area=NOPE&from=2024-13&grain=fortnight")
-    dash_duo.wait_for_contains_text(f"#{ids.MESSAGES}", "Unknown CPS Area 'NOPE'", timeout=20)
+    dash_duo.wait_for_contains_text(f"#{ids.MESSAGES}", "Unknown CPS Area 'NOPE'", timeout=60)
     text = dash_duo.find_element(f"#{ids.MESSAGES}").text
     assert "'from' must be a month" in text and "Unknown grain 'fortnight'" in text
     wait_for(lambda: len(dash_duo.find_elements(".panel")) == 5, message="page still renders")
@@ -105,7 +93,7 @@ def test_bad_url_values_give_a_message_and_defaults(dash_duo, app_url):
                                         ("/definitions", "definitions")])
 def test_pages_pass_axe_and_are_screenshotted(dash_duo, app_url, path, name):
     dash_duo.driver.get(app_url + path)
-    dash_duo.wait_for_element("h1", timeout=20)
+    dash_duo.wait_for_element("h1", timeout=60)
     wait_for(lambda: not dash_duo.find_elements("._dash-loading, .dash-spinner"), message="loaded")
     time.sleep(1)
     assert len(dash_duo.find_elements("h1")) == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -13,25 +12,13 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser import start
+from browser import start, wait_for
 from dashboard import ids
 from dashboard.format import fmt_value
 
 pytestmark = pytest.mark.browser
 
 FILTERS = ("area", "force", "from", "to", "grain")
-
-
-def wait_for(condition, timeout=20, message="condition not met"):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if condition():
-                return
-        except Exception:   # the page may be mid-render
-            pass
-        time.sleep(0.2)
-    raise AssertionError(message)
 
 
 @pytest.fixture
@@ -91,7 +78,7 @@ def test_overview_downloads_hold_the_tiles_shown(dash_duo, downloads, seeded_sql
     url, folder = downloads
     dash_duo.driver.get(f"{url}/?area=WES&from=2024-01&to=2024-12&grain=quarter")
     wait_for(lambda: len(dash_duo.find_elements(".panel")) == 5, message="five panels")
-    dash_duo.wait_for_element(f"#{ids.DOWNLOADS}", timeout=20)
+    dash_duo.wait_for_element(f"#{ids.DOWNLOADS}", timeout=60)
 
     path = download(dash_duo, folder, "Download CSV", "csv")
     assert path.name == "rasso-metrics_overview_quarter_2024-01_2024-12_area-WES_asat-2024-12.csv"
@@ -121,7 +108,7 @@ def test_overview_downloads_hold_the_tiles_shown(dash_duo, downloads, seeded_sql
 def test_workstream_downloads_hold_the_ranking_and_split_shown(dash_duo, downloads):
     url, folder = downloads
     dash_duo.driver.get(f"{url}/workstream/victims?area=WES&from=2023-07&to=2024-06")
-    dash_duo.wait_for_element(f"#{ids.DOWNLOADS}", timeout=30)
+    dash_duo.wait_for_element(f"#{ids.DOWNLOADS}", timeout=60)
 
     rows = read_csv(download(dash_duo, folder, "Download CSV", "csv"))
     assert file_filters(rows) == page_filters(dash_duo) | {"grain": ["month"]}

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import subprocess
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -18,7 +17,7 @@ import plotly.utils
 import pytest
 from selenium.webdriver.common.keys import Keys
 
-from browser import ROOT, axe_violations, start
+from browser import ROOT, axe_violations, start, wait_for
 from dashboard import ids
 from dashboard.context import Context
 from dashboard.format import fmt_value
@@ -122,18 +121,6 @@ def test_app_serves_the_print_page(seeded_sqlite):
 
 
 # ---------------------------------------------------------------- a real browser prints it
-def wait_for(condition, timeout=20, message="condition not met"):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if condition():
-                return
-        except Exception:   # the page may be mid-render
-            pass
-        time.sleep(0.2)
-    raise AssertionError(message)
-
-
 def _pdf_text(path: Path, page: int | None = None) -> str:
     pages = ["-f", str(page), "-l", str(page)] if page else []
     out = subprocess.run(["pdftotext", *pages, str(path), "-"], check=True, capture_output=True, text=True).stdout
@@ -145,7 +132,7 @@ def test_print_view_prints_to_a_clean_a4_landscape_pdf(dash_duo, seeded_sqlite):
     url = start(dash_duo, seeded_sqlite.url)
     ref = seeded_sqlite.ref
     dash_duo.driver.get(f"{url}/?area=WES")
-    dash_duo.wait_for_element(f"#{ids.PRINT_LINK}", timeout=30).send_keys(Keys.ENTER)   # keyboard, not a mouse
+    dash_duo.wait_for_element(f"#{ids.PRINT_LINK}", timeout=60).send_keys(Keys.ENTER)   # keyboard, not a mouse
     wait_for(lambda: urlparse(dash_duo.driver.current_url).path == "/print", message="print link followed")
     assert parse_qs(urlparse(dash_duo.driver.current_url).query) == {"area": ["WES"]}
     wait_for(lambda: len(dash_duo.find_elements(".print-panel .main-svg")) >= 5, message="five charts drawn")

@@ -19,22 +19,22 @@ def test_sign_in_scope_banner_and_sign_out(dash_duo, seeded_sqlite):
         url = start(dash_duo, seeded_sqlite.url, auth_mode="accounts", secret_key="browser-test-only",
                     cookie_secure=False)
         dash_duo.driver.get(url + "/workstream/victims")
-        dash_duo.wait_for_element("#username", timeout=15)
+        dash_duo.wait_for_element("#username", timeout=60)
         assert dash_duo.driver.current_url.endswith("/sign-in?next=/workstream/victims")
         assert axe_violations(dash_duo.driver) == []
         dash_duo.find_element("#username").send_keys("wessex.lead")
         dash_duo.find_element("#password").send_keys(PASSWORD + Keys.ENTER)
-        dash_duo.wait_for_contains_text(".account-name", "wessex.lead (Area lead: WES)", timeout=20)
+        dash_duo.wait_for_contains_text(".account-name", "wessex.lead (Area lead: WES)", timeout=60)
         assert dash_duo.driver.current_url.endswith("/workstream/victims")
-        dash_duo.wait_for_element(".metric-section", timeout=20)
+        dash_duo.wait_for_element(".metric-section", timeout=60)
         assert not dash_duo.find_elements(".open-mode-banner")
         # Cases outside their Area are refused on the page itself.
         dash_duo.driver.get(url + "/cohort?metric=charge_rate&area=NEA")
-        dash_duo.wait_for_contains_text("#main", "only for your own Areas", timeout=20)
+        dash_duo.wait_for_contains_text("#main", "only for your own Areas", timeout=60)
         severe = [e for e in dash_duo.get_logs() if e["level"] == "SEVERE"]
         assert severe == [], severe
         dash_duo.find_element(".btn-sign-out").click()
-        dash_duo.wait_for_element("#username", timeout=15)
+        dash_duo.wait_for_element("#username", timeout=60)
         assert dash_duo.driver.find_element(By.TAG_NAME, "h1").text == "Sign in"
     finally:
         remove_user(seeded_sqlite.engine, "wessex.lead")

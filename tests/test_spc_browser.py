@@ -9,7 +9,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser import axe_violations, screenshot, start
+from browser import axe_violations, screenshot, start, wait_for
 from dashboard import ids
 from queries.assurance import metric_spc
 from queries.exceptions import exceptions
@@ -24,25 +24,13 @@ def app_url(dash_duo, seeded_sqlite):
     return start(dash_duo, seeded_sqlite.url)
 
 
-def wait_for(condition, timeout=20, message="condition not met"):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if condition():
-                return
-        except Exception:   # the page may be mid-render
-            pass
-        time.sleep(0.2)
-    raise AssertionError(message)
-
-
 def loaded(dash_duo):
     wait_for(lambda: not dash_duo.find_elements("._dash-loading, .dash-spinner"), message="loaded")
 
 
 def test_tiles_show_variation_words_and_link_to_the_spc_chart(dash_duo, app_url, seeded_sqlite):
     dash_duo.driver.get(f"{app_url}/?area=WES")
-    dash_duo.wait_for_element(f"#{ids.tile('early_advice_rate')} .spc-status", timeout=30)
+    dash_duo.wait_for_element(f"#{ids.tile('early_advice_rate')} .spc-status", timeout=60)
     expected = metric_spc(seeded_sqlite.engine, Filters(areas=("WES",)), "early_advice_rate", seeded_sqlite.ref, LAST)
     tile = dash_duo.find_element(f"#{ids.tile('early_advice_rate')}")
     words = [e.text for e in tile.find_elements(By.CSS_SELECTOR, ".spc-status")]
@@ -55,13 +43,13 @@ def test_tiles_show_variation_words_and_link_to_the_spc_chart(dash_duo, app_url,
     link.send_keys(Keys.ENTER)
     wait_for(lambda: urlparse(dash_duo.driver.current_url).path == "/spc/early_advice_rate", message="SPC page")
     assert parse_qs(urlparse(dash_duo.driver.current_url).query)["area"] == ["WES"]
-    dash_duo.wait_for_element(f"#{ids.chart('spc')} .js-plotly-plot", timeout=30)
+    dash_duo.wait_for_element(f"#{ids.chart('spc')} .js-plotly-plot", timeout=60)
     assert dash_duo.find_element("h1").text == "Referrals with early advice: statistical process control"
 
 
 def test_spc_page_has_icons_chart_table_alternative_and_csv_link(dash_duo, app_url, seeded_sqlite):
     dash_duo.driver.get(f"{app_url}/spc/early_advice_rate")
-    dash_duo.wait_for_element(f"#{ids.chart('spc')} .js-plotly-plot", timeout=30)
+    dash_duo.wait_for_element(f"#{ids.chart('spc')} .js-plotly-plot", timeout=60)
     loaded(dash_duo)
     spc = metric_spc(seeded_sqlite.engine, Filters(), "early_advice_rate", seeded_sqlite.ref, LAST)
     icons = dash_duo.find_element("#spc-icons").text.lower()
@@ -84,9 +72,9 @@ def test_spc_page_has_icons_chart_table_alternative_and_csv_link(dash_duo, app_u
 def test_exceptions_page_lists_items_linking_to_spc_and_cohort(dash_duo, app_url, seeded_sqlite):
     items = exceptions(seeded_sqlite.engine, Filters(), seeded_sqlite.ref, LAST)
     dash_duo.driver.get(f"{app_url}/")
-    dash_duo.wait_for_element(".panel", timeout=30)
+    dash_duo.wait_for_element(".panel", timeout=60)
     dash_duo.driver.find_element(By.LINK_TEXT, "Exceptions").send_keys(Keys.ENTER)
-    dash_duo.wait_for_element(f"#{ids.EXCEPTIONS_TABLE}", timeout=30)
+    dash_duo.wait_for_element(f"#{ids.EXCEPTIONS_TABLE}", timeout=60)
     rows = dash_duo.find_elements(f"#{ids.EXCEPTIONS_TABLE} tbody tr")
     assert len(rows) == len(items)
     first = items[0]
@@ -104,8 +92,8 @@ def test_exceptions_page_lists_items_linking_to_spc_and_cohort(dash_duo, app_url
                                         ("/exceptions", "exceptions")])
 def test_spc_and_exceptions_pages_pass_axe_and_are_screenshotted(dash_duo, app_url, path, name):
     dash_duo.driver.get(app_url + path)
-    dash_duo.wait_for_element("h1", timeout=30)
-    dash_duo.wait_for_element(f"#{ids.SPC_CONTENT if name == 'spc' else ids.EXCEPTIONS_CONTENT} *", timeout=30)
+    dash_duo.wait_for_element("h1", timeout=60)
+    dash_duo.wait_for_element(f"#{ids.SPC_CONTENT if name == 'spc' else ids.EXCEPTIONS_CONTENT} *", timeout=60)
     loaded(dash_duo)
     time.sleep(1)
     assert len(dash_duo.find_elements("h1")) == 1
