@@ -8,7 +8,6 @@ is logged with a reference and answered without a traceback.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -18,7 +17,8 @@ from flask import Flask, Response, request
 from queries.analysis_exports import (EFFECT_COLUMNS, SPC_COLUMNS, csv_bytes, effect_rows, effects_file_name,
                                       effects_query, parse_effects_query, parse_spc_query, spc_file_name, spc_rows)
 from queries.assurance import metric_spc
-from queries.exports import BadParameter, ExportMeta, canonical_query
+from dashboard.responses import guarded
+from queries.exports import ExportMeta, canonical_query
 from queries.pilot_effects import pilot_effects
 from queries.reference import load_reference
 from queries.status import data_months
@@ -39,19 +39,7 @@ def _csv(body: bytes, name: str) -> Response:
 
 
 def _guarded(make):
-    """Run a handler; map refusals to 400, an unreachable store to 503 and anything else to 500 (logged)."""
-    try:
-        return make()
-    except BadParameter as exc:
-        return _plain(400, str(exc))
-    except sa.exc.OperationalError:
-        reference = uuid.uuid4().hex[:12]
-        log.exception("export %s: data store unavailable (reference %s)", request.full_path, reference)
-        return _plain(503, f"data store unavailable, reference {reference}")
-    except Exception:
-        reference = uuid.uuid4().hex[:12]
-        log.exception("export %s failed (reference %s)", request.full_path, reference)
-        return _plain(500, f"internal error, reference {reference}")
+    return guarded(make, _plain)
 
 
 def spc_csv(engine: sa.Engine, settings) -> Response:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import uuid
 from dataclasses import dataclass, replace
 from typing import Mapping
 from urllib.parse import urlencode
@@ -21,6 +20,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, request
 
 from dashboard import auth
+from dashboard.responses import guarded
 from queries.cohorts import (DIMENSIONS, CohortSummary, CohortTooSmall, breakdown, cohort_period_bounds,
                              cohort_summary, cross_table)
 from queries.audit import record_now
@@ -198,25 +198,17 @@ def _plain(status: int, message: str) -> Response:
 def register_cohort_export_routes(server: Flask, engine: sa.Engine, settings) -> None:
     @server.get(PATH)
     def export_cohort_csv():
-        try:
-            ref = load_reference(engine)
-            req = parse_cohort_query(request.args.to_dict(flat=False), ref)
-            user = auth.current()
-            if user is None or not user.may_see_cohort(selection_areas(req.filters, ref)):
-                record_now(engine, user.username if user else "(nobody)", "forbidden", PATH,
-                           {"query": request.query_string.decode("utf-8", "replace")[:2000]})
-                return _plain(403, "forbidden: cases can be exported only for your own Areas")
-            req = replace(req, filters=req.filters.with_(scope_areas=user.cohort_scope))
-            text, name = cohort_csv(engine, req, ref, settings.disclosure_threshold)
-            return Response(text.encode("utf-8"), content_type=CSV_MIMETYPE,
-                            headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
-        except BadParameter as exc:
-            return _plain(400, str(exc))
-        except sa.exc.OperationalError:
-            reference = uuid.uuid4().hex[:12]
-            log.exception("export %s: data store unavailable (reference %s)", request.full_path, reference)
-            return _plain(503, f"data store unavailable, reference {reference}")
-        except Exception:
-            reference = uuid.uuid4().hex[:12]
-            log.exception("export %s failed (reference %s)", request.full_path, reference)
-            return _plain(500, f"internal error, reference {reference}")
+        return guarded(send, _plain)
+
+    def send():
+        ref = load_reference(engine)
+        req = parse_cohort_query(request.args.to_dict(flat=False), ref)
+        user = auth.current()
+        if user is None or not user.may_see_cohort(selection_areas(req.filters, ref)):
+            record_now(engine, user.username if user else "(nobody)", "forbidden", PATH,
+                       {"query": request.query_string.decode("utf-8", "replace")[:2000]})
+            return _plain(403, "forbidden: cases can be exported only for your own Areas")
+        req = replace(req, filters=req.filters.with_(scope_areas=user.cohort_scope))
+        text, name = cohort_csv(engine, req, ref, settings.disclosure_threshold)
+        return Response(text.encode("utf-8"), content_type=CSV_MIMETYPE,
+                        headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})

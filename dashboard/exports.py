@@ -22,6 +22,7 @@ from flask import Flask, Response, request, send_file, stream_with_context
 
 from dashboard.context import Context
 from dashboard.pages import overview, workstream as workstream_page
+from dashboard.responses import guarded
 from queries.exports import (NUMBERS, SYMBOLS, BadParameter, ExportMeta, ExportRequest, canonical_query,
                              csv_chunks, data_columns, export_table, file_name, filters_in_words,
                              parse_export_query, partial_period_note, whole_period)
@@ -216,45 +217,38 @@ def _meta(engine: sa.Engine, req: ExportRequest, settings, period: tuple[str, st
 
 
 def _export(ctx: Context, settings, extension: str) -> Response:
+    return guarded(lambda: _export_now(ctx, settings, extension))
+
+
+def _export_now(ctx: Context, settings, extension: str) -> Response:
     engine = ctx.engine
+    ref = load_reference(engine)
+    req = parse_export_query(request.args.to_dict(flat=False), ref)
+    if req.view:   # the page's own period: the latest 12 months unless from/to say otherwise
+        period = ctx.period(req.filters)
+        values = view_figures(ctx, req, period)
+    else:
+        period = None
+        values = metric_values(engine, req.filters, req.metric_codes, ref, level=req.level, grain=req.grain,
+                               threshold=settings.disclosure_threshold)
+    meta = _meta(engine, req, settings, period)
+    table = export_table(values, ref, whole_period(meta))
+    headers = {"Content-Disposition": f'attachment; filename="{file_name(meta, extension)}"',
+               "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    if extension == "csv":
+        return Response(stream_with_context(_logged(csv_chunks(table, meta))), content_type=CSV_MIMETYPE,
+                        headers=headers)
+    handle = tempfile.TemporaryFile(suffix=".xlsx")   # removed when the response closes it
     try:
-        ref = load_reference(engine)
-        req = parse_export_query(request.args.to_dict(flat=False), ref)
-        if req.view:   # the page's own period: the latest 12 months unless from/to say otherwise
-            period = ctx.period(req.filters)
-            values = view_figures(ctx, req, period)
-        else:
-            period = None
-            values = metric_values(engine, req.filters, req.metric_codes, ref, level=req.level, grain=req.grain,
-                                   threshold=settings.disclosure_threshold)
-        meta = _meta(engine, req, settings, period)
-        table = export_table(values, ref, whole_period(meta))
-        headers = {"Content-Disposition": f'attachment; filename="{file_name(meta, extension)}"',
-                   "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-        if extension == "csv":
-            return Response(stream_with_context(_logged(csv_chunks(table, meta))), content_type=CSV_MIMETYPE,
-                            headers=headers)
-        handle = tempfile.TemporaryFile(suffix=".xlsx")   # removed when the response closes it
-        try:
-            write_workbook(handle, table, meta, ref)
-            handle.seek(0)
-        except BaseException:
-            handle.close()
-            raise
-        response = send_file(handle, mimetype=XLSX_MIMETYPE, as_attachment=True,
-                             download_name=file_name(meta, extension), max_age=0)
-        response.headers.update({k: v for k, v in headers.items() if k != "Content-Disposition"})
-        return response
-    except BadParameter as exc:
-        return _plain(400, str(exc))
-    except sa.exc.OperationalError:
-        reference = uuid.uuid4().hex[:12]
-        log.exception("export %s: data store unavailable (reference %s)", request.full_path, reference)
-        return _plain(503, f"data store unavailable, reference {reference}")
-    except Exception:
-        reference = uuid.uuid4().hex[:12]
-        log.exception("export %s failed (reference %s)", request.full_path, reference)
-        return _plain(500, f"internal error, reference {reference}")
+        write_workbook(handle, table, meta, ref)
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    response = send_file(handle, mimetype=XLSX_MIMETYPE, as_attachment=True,
+                         download_name=file_name(meta, extension), max_age=0)
+    response.headers.update({k: v for k, v in headers.items() if k != "Content-Disposition"})
+    return response
 
 
 def _logged(chunks):
