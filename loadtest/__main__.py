@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.request import urlopen
 
-from loadtest.store import ROOT, accounts, ensure_store
+from loadtest.store import DATABASE, ROOT, accounts, ensure_store
 
 RESULTS = ROOT / "loadtest" / "results"
 LOCUSTFILE = ROOT / "loadtest" / "locustfile.py"
@@ -164,7 +164,9 @@ def cpu_times() -> tuple[int, int]:
 
 
 def process_cpu(master: int) -> dict[str, float]:
-    """CPU seconds so far of the gunicorn master and workers and of every PostgreSQL process on the host."""
+    """CPU seconds so far of the gunicorn master and workers, and of the PostgreSQL backends serving the store
+    (their process titles name the database; other databases on the server are not counted, nor are short-lived
+    parallel query workers, so the PostgreSQL figure is a floor)."""
     tick = os.sysconf("SC_CLK_TCK")
     workers = {master, *map(int, Path(f"/proc/{master}/task/{master}/children").read_text().split())}
     out = {"gunicorn": 0.0, "postgresql": 0.0}
@@ -180,9 +182,16 @@ def process_cpu(master: int) -> dict[str, float]:
         seconds = (int(fields[11]) + int(fields[12])) / tick
         if int(proc.name) in workers:
             out["gunicorn"] += seconds
-        elif name in ("postgres", "postmaster"):
+        elif name == "postgres" and DATABASE.encode() in _cmdline(proc):
             out["postgresql"] += seconds
     return out
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def busy_pct(before: tuple[int, int], after: tuple[int, int]) -> float:

@@ -64,14 +64,14 @@ def test_config_binds_from_the_environment_and_every_name_is_a_gunicorn_setting(
 
 
 @contextmanager
-def gunicorn(tmp_path: Path, database_url: str, **env):
+def gunicorn(tmp_path: Path, database_url: str, *extra: str, **env):
     """`make serve` on a free loopback port: gunicorn with the checked-in config and app:server."""
     port = free_port()
     log = tmp_path / f"gunicorn-{port}.log"
     environ = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "DATABASE_URL": database_url,
                "WEB_CONCURRENCY": "2", "CACHE_DIR": str(tmp_path / "cache"), **env}
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", str(CONFIG), "app:server"],
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", str(CONFIG), *extra, "app:server"],
                                 cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -118,8 +118,22 @@ def overview(base: str) -> tuple[int, str]:
         return err.code, err.read().decode()
 
 
-def test_make_serve_runs_gunicorn_with_an_access_log(seeded_sqlite, tmp_path):
-    with gunicorn(tmp_path, seeded_sqlite.url) as (proc, base, log):
+@pytest.fixture
+def seeded_copy(seeded_sqlite, tmp_path) -> str:
+    """The seeded store, copied: gunicorn's workers get a file of their own and the session's shared store is only
+    ever opened by the test process (when they shared it, a later browser test's new connections to it failed with
+    SQLite's "disk I/O error")."""
+    import sqlite3
+    source = sqlite3.connect(sa.engine.make_url(seeded_sqlite.url).database)
+    target = sqlite3.connect(tmp_path / "seeded-copy.sqlite")
+    source.backup(target)
+    source.close()
+    target.close()
+    return f"sqlite:///{tmp_path / 'seeded-copy.sqlite'}"
+
+
+def test_make_serve_runs_gunicorn_with_an_access_log(seeded_copy, tmp_path):
+    with gunicorn(tmp_path, seeded_copy) as (proc, base, log):
         wait_until_up(proc, base, log)
         status, body = overview(base)
         assert status == 200 and "England and Wales" in body and "Something went wrong" not in body
@@ -130,8 +144,10 @@ def test_make_serve_runs_gunicorn_with_an_access_log(seeded_sqlite, tmp_path):
     assert re.search(r'"POST /_dash-update-component HTTP/1\.1" 200 \d+ \d+ms', text)
 
 
-def test_make_serve_refuses_open_mode_on_a_network_address(seeded_sqlite, tmp_path):
-    with gunicorn(tmp_path, seeded_sqlite.url, HOST="0.0.0.0", AUTH_MODE="open") as (proc, base, log):
+def test_make_serve_refuses_open_mode_on_a_network_address(seeded_copy, tmp_path):
+    # The app reads HOST; the socket itself stays on loopback (--bind overrides the config's bind).
+    bind = f"127.0.0.1:{free_port()}"
+    with gunicorn(tmp_path, seeded_copy, "--bind", bind, HOST="0.0.0.0", AUTH_MODE="open") as (proc, _, log):
         assert proc.wait(timeout=120) != 0
     assert "open mode (no sign-in) serves only on a loopback address" in log.read_text()
 
