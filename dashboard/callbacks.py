@@ -15,12 +15,11 @@ from dash import ALL, Input, Output, State, ctx as dash_ctx, html, no_update
 
 from dashboard import auth, ids
 from dashboard.context import Context
-from dashboard.pages import PAGES, NotFound, resolve
+from dashboard.pages import PAGES, NotFound, resolve, workstream
 from queries.filters import Filters, parse_filters
 from queries.months import add_months
 
 log = logging.getLogger(__name__)
-WORKSTREAM_PATH = re.compile(r"^/workstream/([a-z_]{1,30})/?$")   # presets use the workstream's own start
 MAX_SEARCH = 2000
 
 
@@ -127,7 +126,7 @@ def _preset(ctx: Context, preset: str, pathname: str | None) -> tuple[list[str],
     if preset == "all":
         return [first], [last]
     if preset == "pilot":
-        match = WORKSTREAM_PATH.match(pathname or "")
+        match = re.fullmatch(workstream.PATH, (pathname or "").rstrip("/"))   # presets use the workstream's start
         starts = [p.start_month for p in ctx.reference().pilot_sites
                   if not match or p.workstream_code == match.group(1)]
         return [max(min(starts), first) if starts else first], [last]

@@ -24,6 +24,7 @@ DEFAULT_MONTHS = 12
 class Context:
     engine: sa.Engine
     settings: Settings
+    cache: object | None = None   # the query-result cache (dashboard.cache), set by create_app
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _key: tuple | None = None
     _ref: Reference | None = None

@@ -16,8 +16,9 @@ from urllib.parse import urlencode
 from queries.assurance import MetricSPC
 from queries.disclosure import NOT_AVAILABLE, SUPPRESSED
 from queries.effects import Effect
-from queries.exports import (ABOUT_COLUMNS, MAX_LIST, BadParameter, ExportMeta, ExportRequest, file_name,
-                             format_number, name_segment, neutralise, parse_export_query, shown, split_values)
+from queries.exports import (ABOUT_COLUMNS, BadParameter, ExportMeta, ExportRequest, file_name,
+                             format_number, name_segment, neutralise, parse_export_query, select_metrics, shown,
+                             split_values)
 from queries.reference import Reference
 from queries.spc import assurance_icon
 
@@ -64,19 +65,8 @@ def parse_effects_query(query: Mapping[str, str | list[str]],
     workstream = workstreams[0] if workstreams else None
     if workstream and workstream not in {w.workstream_code for w in ref.workstreams}:
         raise BadParameter("workstream", f"unknown workstream code '{shown(workstream)}'")
-    named = split_values(query, "metric")
-    if len(named) > MAX_LIST:
-        raise BadParameter("metric", f"more than {MAX_LIST} values")
-    for code in named:
-        if code not in ref.metrics:
-            raise BadParameter("metric", f"unknown metric code '{shown(code)}'")
-        if workstream and ref.metrics[code].workstream_code != workstream:
-            raise BadParameter("metric", f"metric '{code}' is not in workstream '{workstream}'")
-    if named:
-        return workstream, tuple(c for c in ref.metrics if c in set(named)), True
-    if workstream:
-        return workstream, tuple(m.metric_code for m in ref.metrics_of(workstream)), False
-    return None, tuple(ref.metrics), False
+    codes, named = select_metrics(query, ref, workstream)
+    return workstream, codes, named
 
 
 # ---------------------------------------------------------------- rows

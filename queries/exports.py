@@ -114,6 +114,24 @@ def _check_alone(query: Mapping, key: str, ref: Reference) -> None:
     raise BadParameter(key, "invalid value")
 
 
+def select_metrics(query: Mapping, ref: Reference, workstream: str | None) -> tuple[tuple[str, ...], bool]:
+    """The metrics an export asks for: the `metric=` values (checked, in catalogue order, duplicates dropped), else
+    the workstream's, else all; and whether they were named. Shared by every export that takes `metric=`."""
+    named = split_values(query, "metric")
+    if len(named) > MAX_LIST:
+        raise BadParameter("metric", f"more than {MAX_LIST} values")
+    for code in named:
+        if code not in ref.metrics:
+            raise BadParameter("metric", f"unknown metric code '{shown(code)}'")
+        if workstream and ref.metrics[code].workstream_code != workstream:
+            raise BadParameter("metric", f"metric '{code}' is not in workstream '{workstream}'")
+    if named:
+        return tuple(c for c in ref.metrics if c in set(named)), True
+    if workstream:
+        return tuple(m.metric_code for m in ref.metrics_of(workstream)), False
+    return tuple(ref.metrics), False
+
+
 def parse_export_query(query: Mapping[str, str | list[str]], ref: Reference) -> ExportRequest:
     """Turn request.args.to_dict(flat=False) into an ExportRequest, or raise BadParameter.
 
@@ -148,21 +166,8 @@ def parse_export_query(query: Mapping[str, str | list[str]], ref: Reference) -> 
     level = (split_values(query, "level") or ["national"])[0]
     if level not in LEVELS:
         raise BadParameter("level", f"'{shown(level)}' is not one of {', '.join(LEVELS)}")
-    named = split_values(query, "metric")
-    if len(named) > MAX_LIST:
-        raise BadParameter("metric", f"more than {MAX_LIST} values")
-    for code in named:
-        if code not in ref.metrics:
-            raise BadParameter("metric", f"unknown metric code '{shown(code)}'")
-        if filters.workstream and ref.metrics[code].workstream_code != filters.workstream:
-            raise BadParameter("metric", f"metric '{code}' is not in workstream '{filters.workstream}'")
-    if named:
-        codes = tuple(c for c in ref.metrics if c in set(named))     # catalogue order, duplicates dropped
-    elif filters.workstream:
-        codes = tuple(m.metric_code for m in ref.metrics_of(filters.workstream))
-    else:
-        codes = tuple(ref.metrics)
-    return ExportRequest(filters, codes, bool(named), level, grain)
+    codes, named = select_metrics(query, ref, filters.workstream)
+    return ExportRequest(filters, codes, named, level, grain)
 
 
 def _view_request(query: Mapping, filters: Filters, view: str, ref: Reference) -> ExportRequest:

@@ -69,3 +69,11 @@ def wait_for(condition, timeout=60, message="condition not met"):
             pass
         time.sleep(0.2)
     raise AssertionError(message)
+
+
+def assert_accessible_at_both_widths(driver, name: str) -> None:
+    """Screenshot the page at desktop and phone widths and require no serious or critical axe violations at each."""
+    for width in (1440, 390):
+        screenshot(driver, name, width)
+        violations = axe_violations(driver)
+        assert violations == [], "\n".join(map(str, violations))

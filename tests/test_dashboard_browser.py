@@ -9,7 +9,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser import axe_violations, screenshot, start, wait_for
+from browser import assert_accessible_at_both_widths, start, wait_for
 from dashboard import ids
 
 pytestmark = pytest.mark.browser
@@ -97,7 +97,4 @@ def test_pages_pass_axe_and_are_screenshotted(dash_duo, app_url, path, name):
     wait_for(lambda: not dash_duo.find_elements("._dash-loading, .dash-spinner"), message="loaded")
     time.sleep(1)
     assert len(dash_duo.find_elements("h1")) == 1
-    for width in (1440, 390):
-        screenshot(dash_duo.driver, name, width)
-        violations = axe_violations(dash_duo.driver)
-        assert violations == [], "\n".join(map(str, violations))
+    assert_accessible_at_both_widths(dash_duo.driver, name)

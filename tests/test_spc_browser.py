@@ -9,7 +9,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser import axe_violations, screenshot, start, wait_for
+from browser import assert_accessible_at_both_widths, start, wait_for
 from dashboard import ids
 from queries.assurance import metric_spc
 from queries.exceptions import exceptions
@@ -97,7 +97,4 @@ def test_spc_and_exceptions_pages_pass_axe_and_are_screenshotted(dash_duo, app_u
     loaded(dash_duo)
     time.sleep(1)
     assert len(dash_duo.find_elements("h1")) == 1
-    for width in (1440, 390):
-        screenshot(dash_duo.driver, name, width)
-        violations = axe_violations(dash_duo.driver)
-        assert violations == [], "\n".join(map(str, violations))
+    assert_accessible_at_both_widths(dash_duo.driver, name)
