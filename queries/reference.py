@@ -172,6 +172,7 @@ def init_store(engine: sa.Engine, directory: Path = REFERENCE_DIR) -> dict[str, 
     """Create the schema if missing and upsert the reference data, in one transaction. Safe to run again."""
     rows_by_table = read_reference_files(directory)
     s.metadata.create_all(engine)
+    _upgrade_indexes(engine)
     counts = {}
     with engine.begin() as conn:
         conn.execute(sa.delete(s.schema_info).where(s.schema_info.c.key == "schema_version"))
@@ -188,6 +189,20 @@ def init_store(engine: sa.Engine, directory: Path = REFERENCE_DIR) -> dict[str, 
             for key in set(map(tuple, existing)) - keep:
                 conn.execute(sa.delete(table).where(sa.tuple_(*table.primary_key.columns) == key))
     return counts
+
+
+def _upgrade_indexes(engine: sa.Engine) -> None:
+    """Give a store made by an earlier version today's indexes (create_all skips tables that exist)."""
+    with engine.begin() as conn:
+        inspector = sa.inspect(conn)
+        for table in s.metadata.sorted_tables:
+            present = {ix["name"] for ix in inspector.get_indexes(table.name)}
+            for name in sorted(present & set(s.RETIRED_INDEXES.get(table.name, ()))):
+                stand_in = sa.Table(table.name, sa.MetaData(), sa.Column("c"))  # keeps the old index off the schema
+                conn.execute(sa.schema.DropIndex(sa.Index(name, stand_in.c.c)))
+            for index in table.indexes:
+                if index.name not in present:
+                    index.create(conn)
 
 
 def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
