@@ -2,8 +2,7 @@
 
 The stages are the calls the overview render makes, run separately on the same inputs: the tiles' SQL, building
 the tiles from those sums (windows, comparisons, SPC), the trend series (SQL and roll-up), the five trend figures,
-their table alternatives; "the rest" is the full render minus those (components, reference lookups). The one-pass
-figure builder of bench/prototypes.py is timed beside the current one.
+their table alternatives; "the rest" is the full render minus those (components, reference lookups).
 """
 from __future__ import annotations
 
@@ -29,7 +28,6 @@ def _median_ms(fn: Callable[[], object], reps: int) -> float:
 
 
 def overview_stages(url: str, reps: int = 20) -> dict:
-    from bench.prototypes import trend_figure_one_pass
     from dashboard.figures import trend_figure
     from dashboard.pages import overview
     from dashboard.tables import series_table
@@ -67,6 +65,5 @@ def overview_stages(url: str, reps: int = 20) -> dict:
         row["render_total"] = _median_ms(lambda: overview.render(ctx, filters), reps)
         row["rest"] = round(row["render_total"] - sum(v for k, v in row.items()
                                                       if k in stages and isinstance(v, float)), 2)
-        row["figures_x5_one_pass_prototype"] = _median_ms(lambda: [trend_figure_one_pass(*a) for a in charts], reps)
         out[label] = row
     return out

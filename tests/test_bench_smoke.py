@@ -5,9 +5,7 @@ so `make bench` does not fail an hour in. The naive pandas reference needs the b
 """
 from __future__ import annotations
 
-import json
 
-import polars as pl
 import pytest
 
 from bench import floor, report
@@ -69,23 +67,6 @@ def test_naive_reference_computes_the_same_tile_values(bench, query):
         assert got["tiles"][code]["value"] == pytest.approx(value, rel=1e-12, nan_ok=True), code
     assert set(got["trend"]["series"]) == ({"Pilot sites", "Comparison sites"} if filters.is_national
                                            else {"Selection", "England and Wales"})
-
-
-def test_one_pass_figure_prototype_builds_the_identical_figure(bench):
-    from bench.prototypes import trend_figure_one_pass
-    from dashboard.figures import trend_figure
-    from queries.trends import start_markers, trend_series
-    ref = bench.ctx.reference()
-    for query in ("", "area=WMD&grain=quarter"):
-        filters = bench.filters(query)
-        period = bench.ctx.period(filters)
-        series = trend_series(bench.ctx.engine, filters.with_(period_to=period[1]), bench.lead(), ref,
-                              filters.grain)
-        for code in bench.lead():
-            args = (series.filter(pl.col("metric_code") == code), ref.metrics[code], filters.grain,
-                    start_markers(ref, ref.metrics[code].workstream_code, filters), period, 230)
-            assert (json.dumps(trend_figure_one_pass(*args).to_plotly_json(), sort_keys=True, default=str)
-                    == json.dumps(trend_figure(*args).to_plotly_json(), sort_keys=True, default=str)), code
 
 
 def test_report_judges_targets_and_rewrites_only_its_block(tmp_path):

@@ -37,6 +37,26 @@ def test_trend_figure_draws_two_labelled_series_and_never_a_suppressed_value():
     assert fig.layout.yaxis.tickformat == ".0%"
 
 
+def test_pilot_starts_and_the_selected_period_are_full_height_shapes_on_the_time_axis():
+    fig = trend_figure(series(), RATE, "month", [StartMarker("2024-02", "a"), StartMarker("2024-03", "b")],
+                       shade=("2024-02", "2024-03"))
+    shade, *starts = fig.layout.shapes
+    assert (shade.type, shade.layer, shade.x0, shade.x1) == ("rect", "below", "2024-02-01", "2024-03-01")
+    assert [(s.type, s.x0, s.x1) for s in starts] == [("line", "2024-02-01", "2024-02-01"),
+                                                       ("line", "2024-03-01", "2024-03-01")]
+    for shape in fig.layout.shapes:   # spans the plot whatever the y range: the y axis's domain, 0 to 1
+        assert (shape.xref, shape.yref, shape.y0, shape.y1) == ("x", "y domain", 0, 1)
+    assert "Pilots start" in [a.text for a in fig.layout.annotations]
+
+
+def test_line_end_labels_sit_above_the_higher_line_and_below_the_lower():
+    fig = trend_figure(series(), RATE, "month", [])
+    ends = {a.text: a for a in fig.layout.annotations}
+    pilot, comparison = ends["<b>Pilot sites</b>"], ends["<b>Comparison sites</b>"]
+    assert (pilot.x, pilot.y, pilot.yanchor) == ("2024-03-01", 0.34, "bottom")
+    assert (comparison.x, comparison.y, comparison.yanchor) == ("2024-03-01", 0.27, "top")
+
+
 def test_empty_series_says_so():
     fig = trend_figure(series().clear(), RATE, "month", [])
     assert fig.layout.annotations[0].text == "No data for these filters"
@@ -52,6 +72,9 @@ def test_ranked_figure_marks_national_and_labels_suppressed_bars():
     assert list(bar.text) == ["[c]", "20.0%", "40.0%"]
     texts = [a.text for a in fig.layout.annotations]
     assert "[c]" in texts and "England and Wales: 30.0%" in texts
+    (line,) = fig.layout.shapes
+    assert (line.x0, line.x1, line.yref, line.y0, line.y1) == (0.3, 0.3, "y domain", 0, 1)
+    assert ranked_figure(ranked, RATE, None, "England and Wales").layout.shapes == ()
 
 
 def test_series_table_is_wide_with_symbols_and_escaped():
