@@ -11,6 +11,10 @@ on every worker and every host at once; entries from before it are never read ag
 message has to reach each cache (a clear() from the loading host could not reach other hosts' file-system caches).
 The code version, a digest of the app's source, does the same for a new release that shares Redis with an old one.
 
+Two layers use it. A page's data (`cached`) is shared by whatever shows it; a callback's finished output
+(`cached_output`) is what a repeat view of the same filters needs: without it a hit still rebuilt every figure and
+component (110-130 ms of the overview at 1,000,000 cases; docs/performance.md).
+
 Backends (CACHE_TYPE): filesystem, the default, shared by one host's workers (CACHE_DIR); redis, shared by every
 host (CACHE_REDIS_URL); null, off. A cache that fails is bypassed for a while: never a reason for a page to fail.
 """
@@ -112,6 +116,23 @@ def cached(ctx, name: str, filters: Filters, compute: Callable[[], T], *parts) -
         return compute()
     key = results.key(name, filters, ctx.threshold, _request_version(ctx.engine), parts)
     return results.get_or_compute(key, compute)
+
+
+def cached_output(ctx, name: str, filters: Filters, build: Callable[[], T], *parts) -> T:
+    """build(), or the output it gave before for the same inputs (the key as `cached`).
+
+    Kept as the JSON-ready structure Dash sends (components and figures as plain dicts), which pickles quickly
+    and serialises without plotly's encoder walking component objects; the browser receives the same JSON.
+    """
+    if getattr(ctx, "cache", None) is None:
+        return build()
+    return cached(ctx, f"output/{name}", filters, lambda: json_ready(build()), *parts)
+
+
+def json_ready(value):
+    """What Dash would send for `value`, as plain lists, dicts and scalars."""
+    from plotly.io.json import to_json_plotly
+    return json.loads(to_json_plotly(value))
 
 
 def data_version(engine: sa.Engine) -> str:

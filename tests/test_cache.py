@@ -99,6 +99,25 @@ def test_a_hit_serves_exactly_what_a_fresh_computation_does(seeded_sqlite, compu
     assert computed["overview"] == 3
 
 
+def test_a_repeat_view_rebuilds_no_figure_and_sends_the_same_json(seeded_sqlite, monkeypatch):
+    """The finished output is cached too: a hit builds no figure and no component."""
+    from dashboard.pages import common
+    built = []
+    real = common.trend_figure
+    monkeypatch.setattr(common, "trend_figure", lambda *a, **k: built.append(1) or real(*a, **k))
+    app = create_app(Settings(database_url=seeded_sqlite.url))
+    first = call(app, OVERVIEW_OUTPUT, "?area=SEA")
+    assert len(built) == 5                                  # one lead chart per workstream
+    assert call(app, OVERVIEW_OUTPUT, "?area=SEA") == first
+    assert len(built) == 5                                  # the repeat built nothing
+    call(app, WORKSTREAM_OUTPUT, "?area=SEA", "/workstream/people")
+    charts = len(built)
+    assert call(app, WORKSTREAM_OUTPUT, "?area=SEA", "/workstream/people") == call(
+        create_app(Settings(database_url=seeded_sqlite.url, cache_type="null")), WORKSTREAM_OUTPUT, "?area=SEA",
+        "/workstream/people")
+    assert len(built) == charts + len(seeded_sqlite.ref.metrics_of("people"))   # only the uncached app built
+
+
 def test_workstream_page_is_cached_too(seeded_sqlite, computed):
     app = create_app(Settings(database_url=seeded_sqlite.url))
     uncached = create_app(Settings(database_url=seeded_sqlite.url, cache_type="null"))
@@ -152,7 +171,7 @@ def test_redis_is_shared_between_apps_as_between_hosts(seeded_sqlite, computed, 
     assert call(two, OVERVIEW_OUTPUT, "?area=SEA") == page  # the other host read the first host's entry
     assert computed["overview"] == 1
     keys = list(redis.Redis.from_url(REDIS_URL).scan_iter(f"{redis_url}:*"))
-    assert keys and all(k.decode().startswith(f"{redis_url}:overview:") for k in keys)
+    assert sorted(k.decode().split(":")[1] for k in keys) == ["output/overview", "overview"]   # data and output
 
 
 def test_an_unreachable_redis_never_fails_a_page(seeded_sqlite, computed, caplog):

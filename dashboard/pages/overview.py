@@ -4,7 +4,7 @@ from __future__ import annotations
 from dash import Input, Output, dcc, html
 
 from dashboard import ids
-from dashboard.cache import cached
+from dashboard.cache import cached, cached_output
 from dashboard.context import Context, period_words
 from dashboard.pages.common import (downloads, empty_state, provisional_note, query_string, tile_card,
                                     trend_block)
@@ -80,6 +80,6 @@ def register_callbacks(app, ctx: Context) -> None:
     def overview_content(search):
         try:
             filters, _ = read_filters(ctx, search)
-            return render(ctx, filters)
+            return cached_output(ctx, "overview", filters, lambda: render(ctx, filters))
         except Exception as exc:   # noqa: BLE001 - shown as a reference, logged in full
             return failure(exc), ""

@@ -6,7 +6,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard import ids
 from dashboard.assurance_parts import effect_line, effects_caveats
-from dashboard.cache import cached
+from dashboard.cache import cached, cached_output
 from dashboard.context import Context, period_words
 from dashboard.figures import ranked_figure
 from dashboard.format import fmt_value
@@ -133,6 +133,7 @@ def register_callbacks(app, ctx: Context) -> None:
             return no_update
         try:
             filters, _ = read_filters(ctx, search)
-            return render(ctx, match.group("code"), filters)
+            code = match.group("code")
+            return cached_output(ctx, f"workstream/{code}", filters, lambda: render(ctx, code, filters))
         except Exception as exc:   # noqa: BLE001
             return failure(exc)
