@@ -2,7 +2,6 @@
 and the server keeps serving afterwards."""
 from __future__ import annotations
 
-import string
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
