@@ -28,19 +28,22 @@ def callback_error(exc: Exception) -> None:
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
     settings = (settings or Settings.from_env()).check()
-    engine = engine_for(settings.database_url)
-    ctx = Context(engine, settings)
+    # Pages and exports read through `reader` (a replica when DATABASE_READ_URL is set); the audit trail, accounts
+    # and sign-in use the primary, so no audit row waits on (or is lost to) a read-only server.
+    writer = engine_for(settings.database_url)
+    reader = engine_for(settings.database_read_url) if settings.database_read_url else writer
+    ctx = Context(reader, settings, writer=writer)
     app = dash.Dash(__name__, title=SERVICE, external_stylesheets=[BOOTSTRAP_URL],
                     assets_folder=str(ROOT / "assets"), suppress_callback_exceptions=True,
                     update_title=None, serve_locally=True, on_error=callback_error)
     app.index_string = app.index_string.replace("<html>", '<html lang="en-GB">')
     app.layout = lambda: shell(ctx)
     ctx.cache = init_cache(app.server, settings)   # query results by filters and data version
-    install_auth(app.server, engine, settings)
+    install_auth(app.server, writer, settings)
     register_callbacks(app, ctx)
-    register_routes(app.server, engine)
-    register_export_routes(app.server, engine, settings)
-    register_cohort_export_routes(app.server, engine, settings)
-    register_analysis_export_routes(app.server, engine, settings)
+    register_routes(app.server, reader)
+    register_export_routes(app.server, reader, settings)
+    register_cohort_export_routes(app.server, reader, settings, writer=writer)
+    register_analysis_export_routes(app.server, reader, settings)
     install_security(app)   # last: its CSP hashes cover every inline script the callbacks added
     return app

@@ -195,7 +195,10 @@ def _plain(status: int, message: str) -> Response:
     return Response(message + "\n", status=status, mimetype="text/plain", headers=HEADERS)
 
 
-def register_cohort_export_routes(server: Flask, engine: sa.Engine, settings) -> None:
+def register_cohort_export_routes(server: Flask, engine: sa.Engine, settings, writer: sa.Engine | None = None
+                                  ) -> None:
+    writer = writer or engine   # refusals are audited on the primary when `engine` is a replica
+
     @server.get(PATH)
     def export_cohort_csv():
         return guarded(send, _plain)
@@ -205,7 +208,7 @@ def register_cohort_export_routes(server: Flask, engine: sa.Engine, settings) ->
         req = parse_cohort_query(request.args.to_dict(flat=False), ref)
         user = auth.current()
         if user is None or not user.may_see_cohort(selection_areas(req.filters, ref)):
-            record_now(engine, user.username if user else "(nobody)", "forbidden", PATH,
+            record_now(writer, user.username if user else "(nobody)", "forbidden", PATH,
                        {"query": request.query_string.decode("utf-8", "replace")[:2000]})
             return _plain(403, "forbidden: cases can be exported only for your own Areas")
         req = replace(req, filters=req.filters.with_(scope_areas=user.cohort_scope))

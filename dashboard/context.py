@@ -25,6 +25,7 @@ class Context:
     engine: sa.Engine
     settings: Settings
     cache: object | None = None   # the query-result cache (dashboard.cache), set by create_app
+    writer: sa.Engine | None = None   # the primary, where audit rows go, when `engine` reads a replica
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _key: tuple | None = None
     _ref: Reference | None = None
@@ -47,6 +48,10 @@ class Context:
     def months(self) -> tuple[str | None, str | None]:
         self._refresh()
         return self._months
+
+    @property
+    def write_engine(self) -> sa.Engine:
+        return self.writer or self.engine
 
     @property
     def threshold(self) -> int:

@@ -22,6 +22,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    database_read_url: str | None = None    # a replica for pages and exports; audit and sign-in use DATABASE_URL
     host: str = "127.0.0.1"
     port: int = 8050
     disclosure_threshold: int = 10
@@ -43,6 +44,7 @@ class Settings:
     def from_env(cls, environ=os.environ, **overrides) -> Settings:
         values = dict(
             database_url=environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_read_url=environ.get("DATABASE_READ_URL") or None,
             host=environ.get("HOST", "127.0.0.1"),
             port=int(environ.get("PORT", "8050")),
             disclosure_threshold=int(environ.get("DISCLOSURE_THRESHOLD", "10")),

@@ -21,7 +21,7 @@ def layout(ctx: Context, filters=None) -> html.Div:
         return html.Div([html.H1("Audit trail"),
                          html.P("Only national leaders can see the audit trail.", className="notice")])
     rows = [[e.at.replace("T", " ").replace("+00:00", " UTC"), e.username, e.action.replace("_", " "), e.target,
-             json.dumps(e.detail, sort_keys=True)[:300]] for e in entries(ctx.engine, limit=SHOWN)]
+             json.dumps(e.detail, sort_keys=True)[:300]] for e in entries(ctx.write_engine, limit=SHOWN)]
     return html.Div([
         html.H1("Audit trail"),
         html.P(f"The latest {SHOWN} recorded actions, newest first. The full trail: "

@@ -345,7 +345,7 @@ def _outside_scope(ctx: Context, filters: Filters, search: str | None):
     if user is not None and user.may_see_cohort(selection_areas(filters, ctx.reference())):
         return None
     name = user.username if user else "(nobody)"
-    record_now(ctx.engine, name, "forbidden", PATH, {"query": (search or "")[:2000]})
+    record_now(ctx.write_engine, name, "forbidden", PATH, {"query": (search or "")[:2000]})
     areas = ", ".join(ctx.reference().areas[a] for a in (user.areas if user else ()))
     return problem_box("You can open the cases behind figures only for your own Areas"
                        + (f" ({areas}). Choose one of them in the filters." if areas else "."))
@@ -377,7 +377,7 @@ def register_callbacks(app, ctx: Context) -> None:
                 return navigation(ctx.reference(), filters, req), title(req), refused, True, no_update, no_update
             content, summary = render(ctx, filters, req)
             if summary is not None:
-                record_now(ctx.engine, auth.current(OPEN_USER).username, "cohort_view", PATH,
+                record_now(ctx.write_engine, auth.current(OPEN_USER).username, "cohort_view", PATH,
                            {"query": (search or "")[:MAX_SEARCH]})
             return (navigation(ctx.reference(), filters, req), title(req), content, summary is None, req.by[0],
                     req.by[1] if len(req.by) > 1 else "")
