@@ -116,6 +116,8 @@ def xmr_figure(spc: MetricSPC, height: int = 420) -> go.Figure:
     fig.update_layout(margin=dict(l=52, r=58, t=40, b=36), hovermode="closest")
     fig.update_xaxes(tickformat="%Y", dtick="M12", tickangle=0, tickfont=dict(size=11), hoverformat="%b %Y")
     fig.update_yaxes(tickformat=axis_format(unit), rangemode="normal")
+    if unit == "rate":  # the limits may pass 0% or 100% (drawn as computed), but a rate cannot: clip the axis there
+        fig.update_yaxes(autorangeoptions=dict(clipmin=0, clipmax=1))
     return fig
 
 

@@ -34,10 +34,13 @@ Choices where reference tools differ (each one is deliberate; tests pin them dow
   know what the missing month did). A missing row keeps its segment's lines (so they draw
   unbroken) but gets no flag. The variation icon uses the last non-missing point.
 * No moving-range screening (some tools drop MRs above 3.267 x mean MR before averaging).
-* Lines and comparisons use exact rational arithmetic (``fractions.Fraction``) on the values
-  as given, so flags never depend on float rounding: a point exactly on the mean or a limit is
-  on it (plain floats can put 2.66 x mean MR a hair off), and negating the series or adding a
-  constant (when the sums are exact, e.g. counts) cannot change a flag. The returned lines are rounded to f64.
+* Lines and comparisons are exact rational arithmetic on the values as given, so flags never
+  depend on float rounding: a point exactly on the mean or a limit is on it (plain floats can put
+  2.66 x mean MR a hair off), and negating the series or adding a constant (when the sums are
+  exact, e.g. counts) cannot change a flag. Every float is an integer times a power of two, so
+  the series is scaled to integers over one power of two and each line is an integer over one
+  common denominator: comparisons are integer comparisons (as exact as ``fractions.Fraction``,
+  without its cost per operation). The returned lines are the exact lines rounded to f64.
 * Assurance: the target is compared with the process limits of the latest segment (last row).
   A target exactly on a limit counts as between them ("hit and miss"). No icon (None) without
   a target, for a neutral direction, or when the latest segment has no limits.
@@ -47,7 +50,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 
 import polars as pl
 
@@ -66,7 +68,7 @@ VARIATION_COLOURS = {
 LIMIT_FACTOR = 2.66
 TWO_SIGMA_FACTOR = 1.77
 ONE_SIGMA_FACTOR = 0.89
-_K3, _K2 = Fraction("2.66"), Fraction("1.77")
+_K3, _K2 = 266, 177  # the factors in hundredths: exact integers for the line arithmetic
 
 RULES = ("outside_limits", "shift", "trend", "two_of_three")
 DIRECTIONS = ("up", "down", "neutral")
@@ -113,7 +115,7 @@ class SPCSettings:
             raise ValueError("need shift_length >= 1, trend_length >= 2, min_points >= 2")
 
 
-def _sign(x: Fraction) -> int:
+def _sign(x: int) -> int:
     return (x > 0) - (x < 0)
 
 
@@ -129,25 +131,35 @@ def _runs(keys: list, min_len: int):
         i = j
 
 
-def _evaluate(xs: list[Fraction | None], s: SPCSettings):
-    """Lines, fired rules and side for each point of one segment (None lines if too short)."""
+def _evaluate(xs: list[int | None], s: SPCSettings):
+    """Lines, fired rules and side for each point of one segment (None lines if too short).
+
+    `xs` are the values scaled to integers (see `_scaled`). The lines come back as integer
+    numerators over the returned denominator `d` (in the same scale), and every comparison is
+    made as x * d against a numerator: exact integer arithmetic throughout.
+    """
     n = len(xs)
     present = [x for x in xs if x is not None]
     mrs = [abs(b - a) for a, b in zip(xs, xs[1:]) if a is not None and b is not None]
     if len(present) < s.min_points or not mrs:
-        return None, [set() for _ in xs], [""] * n
-    mean = sum(present) / len(present)
-    mr = sum(mrs) / len(mrs)
+        return None, 1, [set() for _ in xs], [""] * n
+    # With p points and m moving ranges, d = 100 p m makes mean * d and mean MR * d / 100 integers,
+    # so every line (mean +/- factor-in-hundredths x mean MR / 100) is an integer over d.
+    p, m = len(present), len(mrs)
+    d = 100 * p * m
+    mean = 100 * m * sum(present)
+    mr = p * sum(mrs)
     lines = (mean, mean + _K3 * mr, mean - _K3 * mr, mean + _K2 * mr, mean - _K2 * mr)
     _, ucl, lcl, u2, l2 = lines
+    ys = [None if x is None else x * d for x in xs]
     rules: list[set[str]] = [set() for _ in xs]
     rising, falling = [False] * n, [False] * n
 
-    for i, x in enumerate(xs):
-        if x is not None and (x > ucl or x < lcl):
+    for i, y in enumerate(ys):
+        if y is not None and (y > ucl or y < lcl):
             rules[i].add("outside_limits")
 
-    side_of_mean = [None if x is None else _sign(x - mean) for x in xs]
+    side_of_mean = [None if y is None else _sign(y - mean) for y in ys]
     for start, stop, _ in _runs(side_of_mean, s.shift_length):
         for i in range(start, stop):
             rules[i].add("shift")
@@ -159,14 +171,14 @@ def _evaluate(xs: list[Fraction | None], s: SPCSettings):
             rules[i].add("trend")
             (rising if key > 0 else falling)[i] = True
 
-    def beyond(x: Fraction | None) -> int | None:
-        if x is None:
+    def beyond(y: int | None) -> int | None:
+        if y is None:
             return None
-        if not s.beyond_limit_counts_for_two_of_three and (x > ucl or x < lcl):
+        if not s.beyond_limit_counts_for_two_of_three and (y > ucl or y < lcl):
             return 0
-        return 1 if x > u2 else -1 if x < l2 else 0
+        return 1 if y > u2 else -1 if y < l2 else 0
 
-    far = [beyond(x) for x in xs]
+    far = [beyond(y) for y in ys]
     for w in range(n - 2):
         window = far[w : w + 3]
         if None in window:
@@ -180,12 +192,12 @@ def _evaluate(xs: list[Fraction | None], s: SPCSettings):
     sides = [""] * n
     for i, x in enumerate(xs):
         if rules[i] - {"trend"}:  # position rules win; they always agree with the side of the mean
-            sides[i] = "high" if x > mean else "low"
+            sides[i] = "high" if ys[i] > mean else "low"
         elif rising[i] and falling[i]:  # end of one trend, start of the other: a peak or trough
             sides[i] = "high" if x > xs[i - 1] else "low"
         elif rules[i]:
             sides[i] = "high" if rising[i] else "low"
-    return lines, rules, sides
+    return lines, d, rules, sides
 
 
 def _check_direction(direction: str) -> None:
@@ -200,12 +212,19 @@ def _classify(side: str, direction: str) -> str:
     return "improvement" if (side == "high") == (direction == "up") else "concern"
 
 
-def _to_fraction(v: float | None) -> Fraction | None:
+def _to_float(v: float | None) -> float | None:
     if v is None or math.isnan(v):
         return None
     if not math.isfinite(v):
         raise ValueError(f"values must be finite or missing, got {v!r}")
-    return Fraction(float(v))
+    return float(v) + 0.0  # + 0.0 turns -0.0 into 0.0: zero is zero, whatever its sign
+
+
+def _scaled(values: list[float | None]) -> tuple[list[int | None], int]:
+    """The values exactly as integers over one power of two: (integers, k) with value = integer / 2**k."""
+    ratios = [None if v is None else v.as_integer_ratio() for v in values]  # (integer, power of two)
+    k = max((r[1].bit_length() - 1 for r in ratios if r is not None), default=0)
+    return [None if r is None else r[0] << (k - r[1].bit_length() + 1) for r in ratios], k
 
 
 def spc_table(
@@ -229,17 +248,20 @@ def spc_table(
         raise ValueError("periods must be strictly increasing (e.g. 'YYYY-MM' strings)")
     if target is not None and not math.isfinite(target):
         raise ValueError("target must be a finite number or None")
-    xs = [_to_fraction(v) for v in values]
+    floats = [_to_float(v) for v in values]
+    xs, k = _scaled(floats)
     segment = [int(recalc_from is not None and p >= recalc_from) for p in periods]
 
     out: dict[str, list] = {name: [] for name in _SCHEMA}
     for seg in (0, 1):
         idx = [i for i, g in enumerate(segment) if g == seg]
         seg_xs = [xs[i] for i in idx]
-        lines, rules, sides = _evaluate(seg_xs, settings)
+        lines, d, rules, sides = _evaluate(seg_xs, settings)
+        # Integer true division is correctly rounded: the nearest f64 to the exact line.
+        drawn = (None,) * 5 if lines is None else tuple(line / (d << k) for line in lines)
+        for name, line in zip(_LINES, drawn):
+            out[name].extend([line] * len(idx))
         for x, fired, side in zip(seg_xs, rules, sides):
-            for name, line in zip(_LINES, lines or (None,) * 5):
-                out[name].append(None if line is None else float(line))
             out["special_cause"].append(",".join(r for r in RULES if r in fired))
             out["side"].append(side)
             if lines is None or x is None:
@@ -247,9 +269,10 @@ def spc_table(
             else:
                 out["variation"].append(_classify(side, direction) if side else COMMON_CAUSE)
     out["period"] = list(periods)
-    out["value"] = [None if x is None else float(x) for x in xs]
+    out["value"] = floats
     out["segment"] = segment
-    return pl.DataFrame(out, schema=_SCHEMA)
+    # Typed Series, then one frame: much cheaper than letting the constructor infer and cast a dict.
+    return pl.DataFrame([pl.Series(name, out[name], dtype=dtype) for name, dtype in _SCHEMA.items()])
 
 
 def variation_icon(table: pl.DataFrame, direction: str) -> str:
