@@ -89,24 +89,36 @@ def series_spc(values: pl.DataFrame, metric: Metric, months: list[str], recalc_f
                settings: SPCSettings = SPCSettings()) -> MetricSPC:
     """One metric's values (period, value, suppressed) over `months`, gaps filled, through the XmR rules. Pure."""
     shown = {p: (v, s) for p, v, s in values.select("period", "value", "suppressed").iter_rows()}
-    vals = [shown.get(m, (None, False))[0] for m in months]
+    return _spc_of(shown, metric, months, recalc_from, settings)
+
+
+def _spc_of(shown: dict[str, tuple], metric: Metric, months: list[str], recalc_from: str | None,
+            settings: SPCSettings) -> MetricSPC:
+    """series_spc on {period: (value, suppressed)}: plain lists between the steps, since the overview runs this
+    for every measure and each small polars operation costs more than the arithmetic (docs/performance.md)."""
+    gap = (None, False)
+    vals = [shown.get(m, gap)[0] for m in months]
     table = spc_table(months, vals, direction=metric.direction, recalc_from=recalc_from,
                       target=metric.target, settings=settings)
-    icons = [point_words(v, mean, var, side) for v, mean, var, side in
-             table.select("value", "mean", "variation", "side").iter_rows()]
-    table = table.with_columns(pl.Series("suppressed", [bool(shown.get(m, (None, False))[1]) for m in months]),
+    cols = table.select("value", "mean", "variation", "side").to_dict(as_series=False)
+    icons = [point_words(*point) for point in zip(cols["value"], cols["mean"], cols["variation"], cols["side"])]
+    table = table.with_columns(pl.Series("suppressed", [bool(shown.get(m, gap)[1]) for m in months]),
                                pl.Series("icon", icons, dtype=pl.String))
     inside = bool(months and recalc_from and months[0] < recalc_from <= months[-1])
-    return MetricSPC(metric, table, recalc_from if inside else None, metric.target, variation_icon(table, metric.direction),
-                     assurance_icon(table, metric.target, metric.direction))
+    return MetricSPC(metric, table, recalc_from if inside else None, metric.target,
+                     variation_icon(table, metric.direction), assurance_icon(table, metric.target, metric.direction))
 
 
 def spc_months(values: pl.DataFrame, first: str | None, last: str) -> list[str]:
     """Every month from the series' first month of data (or `first`, if later) to `last`."""
-    present = values.filter(pl.col("period") <= last)["period"]
-    if present.len() == 0:
+    return _months_of(values["period"].to_list(), first, last)
+
+
+def _months_of(periods, first: str | None, last: str) -> list[str]:
+    present = [p for p in periods if p <= last]
+    if not present:
         return []
-    start = max(present.min(), first) if first else present.min()
+    start = max(min(present), first) if first else min(present)
     return month_range(start, last) if start <= last else []
 
 
@@ -117,13 +129,16 @@ def selection_spc(sums: pl.DataFrame, ref: Reference, filters: Filters, last: st
     window = sums.filter(pl.col("month") <= last)
     if filters.period_from:
         window = window.filter(pl.col("month") >= filters.period_from)
-    values = monthly_values(window, ref, threshold)
+    shown: dict[str, dict[str, tuple]] = {}
+    for code, period, value, suppressed in (monthly_values(window, ref, threshold)
+                                            .select("metric_code", "period", "value", "suppressed").iter_rows()):
+        shown.setdefault(code, {})[period] = (value, suppressed)
     out = {}
     for code in metric_codes or list(ref.metrics):
         metric = ref.metric_for(code, filters.areas)
-        mine = values.filter(pl.col("metric_code") == code)
-        out[code] = series_spc(mine, metric, spc_months(mine, filters.period_from, last),
-                               pilot_start(ref, metric.workstream_code, filters), settings)
+        mine = shown.get(code, {})
+        out[code] = _spc_of(mine, metric, _months_of(mine, filters.period_from, last),
+                            pilot_start(ref, metric.workstream_code, filters), settings)
     return out
 
 

@@ -64,22 +64,30 @@ def headline_tiles(engine: sa.Engine, filters: Filters, ref: Reference, period: 
     return build_tiles(sums, ref, period, threshold, filters)
 
 
-def window(sums: pl.DataFrame, ref: Reference, first: str, last: str, threshold: int) -> dict[str, dict]:
-    part = sums.filter(pl.col("month").is_between(pl.lit(first), pl.lit(last)))
-    rolled = suppress(rollup(part, "period", ref), ref, threshold)
-    return {r["metric_code"]: r for r in rolled.iter_rows(named=True)}
+def windows(sums: pl.DataFrame, ref: Reference, spans: dict[str, tuple[str, str]], threshold: int
+            ) -> dict[str, dict[str, dict]]:
+    """Several windows' rows per metric from one roll-up (the windows may overlap): {name: {metric: row}}."""
+    parts = [sums.filter(pl.col("month").is_between(pl.lit(first), pl.lit(last))).with_columns(window=pl.lit(name))
+             for name, (first, last) in spans.items()]
+    out: dict[str, dict[str, dict]] = {name: {} for name in spans}
+    if not parts:
+        return out
+    rolled = suppress(rollup(pl.concat(parts), "period", ref, keys=["window"]), ref, threshold)
+    for row in rolled.iter_rows(named=True):
+        out[row.pop("window")][row["metric_code"]] = row
+    return out
 
 
 def build_tiles(sums: pl.DataFrame, ref: Reference, period: tuple[str, str], threshold: int,
                 filters: Filters = Filters()) -> dict[str, Tile]:
-    """Pure: monthly sums in, tiles out."""
+    """Pure: monthly sums in, tiles out. Every comparison window comes from one roll-up."""
     first, last = period
-    now = window(sums, ref, first, last, threshold)
-    before = window(sums, ref, add_months(first, -12), add_months(last, -12), threshold)
-    baselines = {}
+    spans = {"now": (first, last), "before": (add_months(first, -12), add_months(last, -12))}
     for w in ref.workstreams:
         if (b := baseline_window(ref, w.workstream_code)) is not None:
-            baselines[w.workstream_code] = (b, window(sums, ref, *b, threshold))
+            spans[f"baseline:{w.workstream_code}"] = b
+    rows = windows(sums, ref, spans, threshold)
+    now, before = rows["now"], rows["before"]
     spc = selection_spc(sums, ref, filters, last, threshold)
     chart_filters = filters.with_(period_to=last, grain="month", workstream=None)
     tiles = {}
@@ -88,9 +96,9 @@ def build_tiles(sums: pl.DataFrame, ref: Reference, period: tuple[str, str], thr
         cur = now.get(code)
         value = cur["value"] if cur else None
         year = _compare(metric, cur, before.get(code), "a year earlier")
-        if metric.workstream_code in baselines:
-            (b0, b1), rows = baselines[metric.workstream_code]
-            base = _compare(metric, cur, rows.get(code), f"pre-pilot baseline ({_span(b0, b1)})")
+        if (b := spans.get(f"baseline:{metric.workstream_code}")) is not None:
+            base = _compare(metric, cur, rows[f"baseline:{metric.workstream_code}"].get(code),
+                            f"pre-pilot baseline ({_span(*b)})")
         else:
             base = Comparison("pre-pilot baseline", None, None, "not available", "")
         tiles[code] = Tile(metric, value, bool(cur and cur["suppressed"]), period, year, base,
