@@ -1,9 +1,17 @@
-"""Pure figure builders: a polars frame in, a plotly go.Figure out (graph_objects: ~1 ms a figure).
+"""Pure figure builders: a polars frame in, a plotly figure out, as the plain dict plotly.js reads.
+
+Plain dicts, not go.Figure: plotly's validation of a built figure cost about 5 ms a chart, most of an overview
+render's figure time, and dcc.Graph takes either. The dicts are exactly what go.Figure would send (the template
+expanded as plotly expands it), and the tests validate every builder's output with go.Figure and check that
+validation changes nothing; `as_go` gives callers that want the object API the validated figure.
 
 Charts follow the Government Analysis Function guidance: at most two series, labelled directly at the line end
 (no legend), distinguished by line style and marker shape as well as colour, and suppressed values never drawn.
 """
 from __future__ import annotations
+
+import json
+from functools import lru_cache
 
 import polars as pl
 import plotly.graph_objects as go
@@ -22,21 +30,38 @@ MUTED = "#505A5F"
 SHADE = "#F3F2F1"
 FONT = dict(family='"Helvetica Neue", Helvetica, Arial, sans-serif', size=13, color=TEXT)
 
+Figure = dict   # {"data": [trace, ...], "layout": {...}}, as plotly.js takes it
+
+
+@lru_cache(maxsize=1)
+def _template_json() -> str:
+    return json.dumps(go.Figure(layout=dict(template="none")).to_plotly_json()["layout"]["template"])
+
+
+def _template() -> dict:
+    """The "none" template as go.Figure expands the name (plotly.js knows no template names); a fresh copy."""
+    return json.loads(_template_json())
+
+
+def as_go(figure: Figure | go.Figure) -> go.Figure:
+    """The validated go.Figure of a builder's dict (for tests and anything that wants the object API)."""
+    return figure if isinstance(figure, go.Figure) else go.Figure(figure)
+
 
 def base_layout(height: int) -> dict:
-    return dict(template="none", height=height, font=FONT, margin=dict(l=56, r=120, t=28, b=40),
+    return dict(template=_template(), height=height, font=FONT, margin=dict(l=56, r=120, t=28, b=40),
                 plot_bgcolor="white", paper_bgcolor="white", showlegend=False, hovermode="x unified",
                 xaxis=dict(showgrid=False, linecolor=MUTED, ticks="outside", tickcolor=MUTED),
                 yaxis=dict(gridcolor="#DDDDDD", zeroline=False, linecolor=MUTED, rangemode="tozero"))
 
 
-def empty_figure(message: str, height: int = 260) -> go.Figure:
+def empty_figure(message: str, height: int = 260) -> Figure:
     layout = base_layout(height)
     layout["xaxis"].update(visible=False)
     layout["yaxis"].update(visible=False)
     layout["annotations"] = [dict(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
                                   font=dict(size=15, color=TEXT))]
-    return go.Figure(layout=layout)
+    return {"data": [], "layout": layout}
 
 
 def _vertical(x, **style) -> dict:
@@ -45,13 +70,11 @@ def _vertical(x, **style) -> dict:
 
 
 def trend_figure(series: pl.DataFrame, metric: Metric, grain: str, markers: list[StartMarker],
-                 shade: tuple[str, str] | None = None, height: int = 260) -> go.Figure:
+                 shade: tuple[str, str] | None = None, height: int = 260) -> Figure:
     """Lines per series over periods; pilot starts as labelled vertical lines; the selected period shaded.
 
     Labels sit inside the plot at each line's end, above the higher line and below the lower one, so narrow
-    charts need no legend and no wide right margin. Traces, shapes and annotations are gathered first and the
-    figure is made in one go.Figure call: plotly validates the whole figure on every add_* or update_* call,
-    which made five charts cost 141 ms instead of 27 (docs/performance.md).
+    charts need no legend and no wide right margin.
     """
     if series.is_empty():
         return empty_figure("No data for these filters", height)
@@ -61,8 +84,8 @@ def trend_figure(series: pl.DataFrame, metric: Metric, grain: str, markers: list
         style = SERIES_STYLE[i % len(SERIES_STYLE)]
         values = part["value"].to_list()
         x = [period_start(p, grain) for p in part["period"].to_list()]
-        traces.append(go.Scatter(
-            x=x, y=values, name=name, mode="lines+markers", connectgaps=False,
+        traces.append(dict(
+            type="scatter", x=x, y=values, name=name, mode="lines+markers", connectgaps=False,
             line=dict(color=style["color"], width=2.5, dash=style["dash"]),
             marker=dict(symbol=style["symbol"], size=5, color=style["color"], line=dict(color=TEXT, width=0.5)),
             customdata=[fmt_value(v, metric.unit, s) for v, s in zip(values, part["suppressed"].to_list())],
@@ -90,21 +113,21 @@ def trend_figure(series: pl.DataFrame, metric: Metric, grain: str, markers: list
     layout["margin"] = dict(l=48, r=12, t=24, b=32)
     layout["xaxis"].update(tickformat="%Y", dtick="M12", hoverformat="%b %Y" if grain == "month" else "%Y Q%q")
     layout["yaxis"].update(tickformat=axis_format(metric.unit))
-    return go.Figure(data=traces, layout=dict(layout, annotations=annotations, shapes=shapes))
+    return {"data": traces, "layout": dict(layout, annotations=annotations, shapes=shapes)}
 
 
 def ranked_figure(ranked: pl.DataFrame, metric: Metric, national: float | None, national_label: str,
-                  height: int | None = None) -> go.Figure:
+                  height: int | None = None) -> Figure:
     """Horizontal bars, highest first; suppressed bars are absent and labelled [c]; the national value marked."""
     if ranked.is_empty():
         return empty_figure("No data for these filters", height or 260)
     ordered = ranked.sort(["value", "label"], descending=[False, True], nulls_last=False)
     labels, values = ordered["label"].to_list(), ordered["value"].to_list()
     suppressed = ordered["suppressed"].to_list()
-    bars = go.Bar(x=values, y=labels, orientation="h", text=[fmt_value(v, metric.unit, s)
-                                                             for v, s in zip(values, suppressed)],
-                  textposition="outside", cliponaxis=False, marker=dict(color=SERIES_STYLE[0]["color"]),
-                  hovertemplate="%{y}: %{text}<extra></extra>", textfont=dict(color=TEXT))
+    bars = dict(type="bar", x=values, y=labels, orientation="h",
+                text=[fmt_value(v, metric.unit, s) for v, s in zip(values, suppressed)],
+                textposition="outside", cliponaxis=False, marker=dict(color=SERIES_STYLE[0]["color"]),
+                hovertemplate="%{y}: %{text}<extra></extra>", textfont=dict(color=TEXT))
     annotations = [dict(x=0, y=label, text=SUPPRESSED, showarrow=False, xanchor="left", font=dict(color=TEXT))
                    for label, s in zip(labels, suppressed) if s]
     shapes = []
@@ -117,4 +140,4 @@ def ranked_figure(ranked: pl.DataFrame, metric: Metric, national: float | None, 
     layout.update(margin=dict(l=190, r=70, t=32, b=36), hovermode="closest")
     layout["xaxis"].update(tickformat=axis_format(metric.unit), showgrid=True, gridcolor="#DDDDDD")
     layout["yaxis"].update(automargin=True)
-    return go.Figure(data=[bars], layout=dict(layout, annotations=annotations, shapes=shapes))
+    return {"data": [bars], "layout": dict(layout, annotations=annotations, shapes=shapes)}

@@ -92,7 +92,7 @@ def test_charts_are_static_and_fit_a4_landscape(seeded_sqlite):
     assert len(graphs) == 5
     for graph in graphs:
         assert graph.config["staticPlot"] is True and graph.config["responsive"] is False
-        width = graph.figure.layout.width
+        width = graph.figure["layout"]["width"]
         assert width == print_view.CHART_WIDTH and width < A4_LANDSCAPE_PX / 2
     # Each chart keeps its text description and table alternative on screen.
     assert len(_find(page, lambda c: type(c).__name__ == "Figcaption")) == 5

@@ -69,7 +69,7 @@ def layout(ctx: Context, filters: Filters) -> html.Div:
 def fixed_size(block: html.Figure) -> html.Figure:
     """The overview's chart block with its graph at a fixed size and static (no hover, no resizing), for paper."""
     graph = block.children[0].children
-    graph.figure.update_layout(width=CHART_WIDTH, height=CHART_HEIGHT)
+    graph.figure["layout"].update(width=CHART_WIDTH, height=CHART_HEIGHT)
     graph.config = STATIC_CHART
     graph.style = {"width": f"{CHART_WIDTH}px", "height": f"{CHART_HEIGHT}px"}
     return block
