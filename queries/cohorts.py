@@ -31,6 +31,9 @@ whatever the cohort size), by linear interpolation between order statistics at h
 numpy/polars 'linear', statistics.quantiles(method='inclusive'). Integer data and p in quarters make it identical on
 SQLite and PostgreSQL. The quartiles' base (cases with a decision) is not shown: with the size it would reveal the
 number still pending by subtraction.
+
+One pass per group: that histogram query also counts the size and numerator and, for cohort_profile / breakdowns,
+every dimension's categories (conditional aggregation), so a page of nine breakdowns reads each group's cases once.
 """
 from __future__ import annotations
 
@@ -62,6 +65,7 @@ class Dimension:
     label: str
     expr: sa.ColumnElement        # SQL giving the category of a case
     categories: tuple[str, ...]   # every value expr can take, in display order
+    of_days: bool = False         # expr reads days_to_decision only: one-pass counts read it per histogram row
 
 
 def _yes_no(col: sa.ColumnElement) -> sa.ColumnElement:
@@ -82,7 +86,7 @@ DIMENSIONS: dict[str, Dimension] = {d.key: d for d in (
     Dimension("victim_withdrew", "Victim withdrew", _yes_no(c.c.victim_withdrew), ("Yes", "No")),
     Dimension("days_to_decision", "Days to decision",
               sa.case((_days.is_(None), "Pending"), (_days <= 28, "0-28"), (_days <= 90, "29-90"),
-                      (_days <= 180, "91-180"), (_days <= 365, "181-365"), else_="366+"), DAY_BANDS),
+                      (_days <= 180, "91-180"), (_days <= 365, "181-365"), else_="366+"), DAY_BANDS, of_days=True),
 )}
 
 
@@ -249,75 +253,142 @@ def _quartiles(hist: list[tuple[int, int]]) -> tuple[float, ...]:
     return tuple(out)
 
 
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """One group's raw counts from one pass over its cases: protected before anything leaves this module."""
+    size: int
+    numerator: float
+    days: list[tuple[int, int]]               # (days_to_decision, cases) of the decided cases, by value
+    categories: dict[str, dict[str, int]]     # dimension key -> category -> cases, every category
+
+
+def _scan(conn: sa.Connection, plan: _Plan, group: str, dims: list[Dimension]) -> _Counts:
+    """Size, numerator, days histogram and the dimensions' category counts of one group, in one pass.
+
+    Grouped by days_to_decision (at most 3,652 rows whatever the group size) for the histogram. Each other
+    dimension's categories are counted by conditional aggregation, COUNT(CASE WHEN dim = category THEN 1 END), on
+    both stores; a dimension of days_to_decision alone (the bands) is a function of the grouping column, so it is
+    read once per histogram row rather than tested per case."""
+    per_day = [d for d in dims if d.of_days]
+    per_case = [(d, k) for d in dims if not d.of_days for k in d.categories]
+    cols = [_days, sa.func.count(), plan.measure.numerator_sql(), *(d.expr for d in per_day),
+            *(sa.func.count(sa.case((d.expr == k, 1))) for d, k in per_case)]
+    rows = conn.execute(sa.select(*cols).where(*_where(plan, group)).group_by(_days)).all()
+    size = sum(r[1] for r in rows)
+    categories = {d.key: dict.fromkeys(d.categories, 0) for d in dims}
+    for r in rows:
+        for d, value in zip(per_day, r[3:]):
+            if value not in categories[d.key]:   # loads validate codes: a schema change
+                raise RuntimeError(f"categories missing from the dimension whitelist: {[value]}")
+            categories[d.key][value] += r[1]
+    totals = [sum(col) for col in zip(*(r[3 + len(per_day):] for r in rows))] or [0] * len(per_case)
+    for (d, k), n in zip(per_case, totals):
+        categories[d.key][k] = n
+    for d in dims:
+        if sum(categories[d.key].values()) != size:
+            raise RuntimeError(f"categories missing from the dimension whitelist: {d.key} has other values")
+    return _Counts(size, sum(r[2] or 0 for r in rows), sorted((v, n) for v, n, *_ in rows if v is not None),
+                   categories)
+
+
+def _summary(plan: _Plan, counts: dict[str, _Counts], t: int) -> CohortSummary:
+    """The groups' sizes, numerators and quartiles, protected (see _refusal and _hidden)."""
+    m = plan.measure
+    refused = _refusal(plan, {g: k.size for g, k in counts.items()}, t)
+    num_hidden = _hidden({g: k.numerator for g, k in counts.items()}, t)
+    out = {}
+    for g, k in counts.items():
+        if refused[g]:
+            out[g] = GroupSummary(plan.labels[g], message=refused[g])
+            continue
+        days_small = dc.cohort_too_small(sum(n for _, n in k.days), t)
+        num = None if num_hidden[g] else float(k.numerator)
+        value = None if num is None else num / k.size if m.has_denominator else num
+        out[g] = GroupSummary(plan.labels[g], k.size, num, value, num is None,
+                              *((None,) * 3 if days_small else _quartiles(k.days)), days_small)
+    return CohortSummary(m.metric_code, m.basis, plan.first, plan.last, t, out["cohort"], out.get("comparison"),
+                         plan.restricted)
+
+
 def cohort_summary(engine: sa.Engine, filters: Filters, metric_code: str, period: str | None, ref: Reference,
                    threshold: int = dc.DEFAULT_THRESHOLD) -> CohortSummary:
     """Size, numerator, value and days-to-decision quartiles of the cohort and its comparison group, protected."""
     t = dc.check_threshold(threshold)
     plan = _plan(filters, metric_code, period, ref)
-    m = plan.measure
     with engine.connect() as conn:
-        raw = {g: tuple(conn.execute(sa.select(sa.func.count(), m.numerator_sql()).where(*_where(plan, g))).one())
-               for g in plan.units}
-        refused = _refusal(plan, {g: n for g, (n, _) in raw.items()}, t)
-        num_hidden = _hidden({g: num or 0 for g, (_, num) in raw.items()}, t)
-        out = {}
-        for g, (size, num) in raw.items():
-            if refused[g]:
-                out[g] = GroupSummary(plan.labels[g], message=refused[g])
-                continue
-            hist = conn.execute(sa.select(_days, sa.func.count()).where(*_where(plan, g), _days.is_not(None))
-                                .group_by(_days).order_by(_days)).all()
-            days_small = dc.cohort_too_small(sum(n for _, n in hist), t)
-            num = None if num_hidden[g] else float(num or 0)
-            value = None if num is None else num / size if m.has_denominator else num
-            out[g] = GroupSummary(plan.labels[g], size, num, value, num is None,
-                                  *((None,) * 3 if days_small else _quartiles(hist)), days_small)
-    return CohortSummary(metric_code, m.basis, plan.first, plan.last, t, out["cohort"], out.get("comparison"),
-                         plan.restricted)
+        return _summary(plan, {g: _scan(conn, plan, g, []) for g in plan.units}, t)
 
 
-def _cell_counts(engine: sa.Engine, plan: _Plan, group: str, dims: list[Dimension], t: int
+def cohort_profile(engine: sa.Engine, filters: Filters, metric_code: str, period: str | None, ref: Reference,
+                   dims: tuple[str, ...] = tuple(DIMENSIONS), threshold: int = dc.DEFAULT_THRESHOLD
+                   ) -> tuple[CohortSummary, dict[str, dict[str, pl.DataFrame]]]:
+    """cohort_summary, and {dimension: {group: the table breakdown() gives}} for the groups the summary shows
+    (none when the cohort is refused): one pass per group, however many dimensions."""
+    t = dc.check_threshold(threshold)
+    ds = [_dimension(k) for k in dict.fromkeys((dims,) if isinstance(dims, str) else dims)]
+    plan = _plan(filters, metric_code, period, ref)
+    with engine.connect() as conn:
+        counts = {g: _scan(conn, plan, g, ds) for g in plan.units}
+    summary = _summary(plan, counts, t)
+    shown = [g for g in plan.units if not getattr(summary, g).message]
+    return summary, {d.key: {g: _one_way({h: k.categories[d.key] for h, k in counts.items()}, d, g, t)
+                             for g in shown} for d in ds}
+
+
+def breakdowns(engine: sa.Engine, filters: Filters, metric_code: str, period: str | None, ref: Reference,
+               dims: tuple[str, ...] = tuple(DIMENSIONS), threshold: int = dc.DEFAULT_THRESHOLD
+               ) -> dict[str, dict[str, pl.DataFrame]]:
+    """{dimension: {group: table}}: what breakdown() gives for each dimension and each group that may be shown,
+    counted in one pass per group. Raises CohortTooSmall when the cohort may not be shown."""
+    summary, tables = cohort_profile(engine, filters, metric_code, period, ref, dims, threshold)
+    if summary.cohort.message:
+        raise CohortTooSmall(summary.cohort.message)
+    return tables
+
+
+def _cell_counts(engine: sa.Engine, plan: _Plan, group: str, dims: list[Dimension], t: int, jointly: bool = True
                  ) -> dict[str, dict[tuple, int]]:
     """Counts per group and category combination, after checking that the group may be shown.
 
-    SQL groups by the columns of a subquery rather than by the CASE expressions: with PostgreSQL's server-side
-    parameters the CASE in SELECT and in GROUP BY would carry different placeholders and not match."""
+    The other group is counted by category too when both are protected as one table (jointly); otherwise only its
+    size matters (for the refusal) and it is counted as {(): size}. SQL groups by the columns of a subquery rather
+    than by the CASE expressions: with PostgreSQL's server-side parameters the CASE in SELECT and in GROUP BY would
+    carry different placeholders and not match."""
     if group not in GROUPS:
         raise ValueError(f"group must be one of {', '.join(GROUPS)}; got {str(group)[:40]!r}")
     if group not in plan.units:
         raise ValueError("there is no comparison group: the cohort covers every unit")
-    out = {}
+    out, by_size = {}, set()
     with engine.connect() as conn:
         for g in plan.units:
+            if not jointly and g != group:
+                by_size.add(g)
+                out[g] = {(): conn.execute(sa.select(sa.func.count()).where(*_where(plan, g))).scalar_one()}
+                continue
             inner = sa.select(*(d.expr.label(f"d{i}") for i, d in enumerate(dims))).where(*_where(plan, g)).subquery()
             cols = list(inner.c)
             out[g] = {tuple(r[:-1]): r[-1] for r in conn.execute(sa.select(*cols, sa.func.count()).group_by(*cols))}
     known = set(product(*(d.categories for d in dims)))
-    if unexpected := {k for v in out.values() for k in v} - known:   # loads validate codes: a schema change
+    if unexpected := {k for g, v in out.items() if g not in by_size for k in v} - known:   # loads validate codes
         raise RuntimeError(f"categories missing from the dimension whitelist: {sorted(unexpected)}")
     if message := _refusal(plan, {g: sum(v.values()) for g, v in out.items()}, t)[group]:
         raise CohortTooSmall(message)
     return out
 
 
-def breakdown(engine: sa.Engine, filters: Filters, metric_code: str, period: str | None, ref: Reference,
-              dim: str, threshold: int = dc.DEFAULT_THRESHOLD, group: str = "cohort") -> pl.DataFrame:
-    """One-way table: category, count, count_suppressed, share; every category in order, then "Total".
-
-    With a comparison group, both groups are protected as one group x category table (see the module docstring).
-    Raises CohortTooSmall when the group may not be shown."""
-    t, d = dc.check_threshold(threshold), _dimension(dim)
-    plan = _plan(filters, metric_code, period, ref)
-    counts = _cell_counts(engine, plan, group, [d], t)
+def _one_way(counts: dict[str, dict[str, int]], d: Dimension, group: str, t: int) -> pl.DataFrame:
+    """One group's protected one-way table from every group's category counts (see breakdown)."""
     cats = list(d.categories)
     if len(counts) == 1:
-        frame = pl.DataFrame({"category": cats, "count": [counts[group].get((k,), 0) for k in cats]},
+        frame = pl.DataFrame({"category": cats, "count": [counts[group].get(k, 0) for k in cats]},
                              schema={"category": pl.String, "count": pl.Int64})
         out = dc.protect_one_way(frame, "category", "count", t)
     else:
         cells = list(product(GROUPS, cats))
         frame = pl.DataFrame({"group": [g for g, _ in cells], "category": [k for _, k in cells],
-                              "count": [counts[g].get((k,), 0) for g, k in cells]},
+                              "count": [counts[g].get(k, 0) for g, k in cells]},
                              schema={"group": pl.String, "category": pl.String, "count": pl.Int64})
         out = (dc.protect_cross_table(frame, "group", "category", "count", t)
                .filter(pl.col("group") == group).drop("group"))
@@ -326,16 +397,30 @@ def breakdown(engine: sa.Engine, filters: Filters, metric_code: str, period: str
                             .otherwise(pl.col("count") / (total or 1)).alias("share"))
 
 
+def breakdown(engine: sa.Engine, filters: Filters, metric_code: str, period: str | None, ref: Reference,
+              dim: str, threshold: int = dc.DEFAULT_THRESHOLD, group: str = "cohort") -> pl.DataFrame:
+    """One-way table: category, count, count_suppressed, share; every category in order, then "Total".
+
+    With a comparison group, both groups are protected as one group x category table (see the module docstring).
+    Raises CohortTooSmall when the group may not be shown. For several dimensions, breakdowns() counts them all
+    in one pass."""
+    t, d = dc.check_threshold(threshold), _dimension(dim)
+    counts = _cell_counts(engine, _plan(filters, metric_code, period, ref), group, [d], t)
+    return _one_way({g: {k[0]: n for k, n in v.items()} for g, v in counts.items()}, d, group, t)
+
+
 def cross_table(engine: sa.Engine, filters: Filters, metric_code: str, period: str | None, ref: Reference,
                 dim1: str, dim2: str, threshold: int = dc.DEFAULT_THRESHOLD) -> pl.DataFrame:
     """The cohort's two-way table, long format (dim1, dim2, count, count_suppressed) with "Total" margins.
 
     Columns are named by the dimension keys; every combination appears, zeros included. Cohort only: the comparison
-    would need a three-way protected table. Raises CohortTooSmall when the cohort may not be shown."""
+    would need a three-way protected table (its size is still counted, for the refusal). Raises CohortTooSmall
+    when the cohort may not be shown."""
     t, d1, d2 = dc.check_threshold(threshold), _dimension(dim1), _dimension(dim2)
     if d1.key == d2.key:
         raise ValueError(f"a cross-table needs two different dimensions; got {d1.key!r} twice")
-    counts = _cell_counts(engine, _plan(filters, metric_code, period, ref), "cohort", [d1, d2], t)["cohort"]
+    plan = _plan(filters, metric_code, period, ref)
+    counts = _cell_counts(engine, plan, "cohort", [d1, d2], t, jointly=False)["cohort"]
     cells = list(product(d1.categories, d2.categories))
     frame = pl.DataFrame({d1.key: [a for a, _ in cells], d2.key: [b for _, b in cells],
                           "count": [counts.get(k, 0) for k in cells]},

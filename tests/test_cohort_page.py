@@ -221,6 +221,44 @@ def test_ids_are_unique_when_the_explorer_repeats_a_breakdown(seeded_sqlite):
     assert len(found) == len(set(found)) and any("cohort-explore-victim_sex" in i for i in found)
 
 
+def test_a_cached_cohort_is_never_served_to_another_scope(seeded_sqlite, tmp_path, monkeypatch):
+    """The page caches its cohort profile under the whole filters: the same address opened by an Area lead and by
+    a national lead computes each scope's own cohort, and a repeat within a scope is served from the cache."""
+    from flask import Flask
+
+    from dashboard.cache import init_cache
+    settings = Settings(database_url=seeded_sqlite.url, disclosure_threshold=T, cache_dir=str(tmp_path))
+    ctx = Context(seeded_sqlite.engine, settings)
+    ctx.cache = init_cache(Flask("cohort-cache-test"), settings)
+    computed = []
+    real = cohort.cohort_profile
+
+    def counting(engine, filters, *args, **kwargs):
+        computed.append(filters.scope_areas)
+        return real(engine, filters, *args, **kwargs)
+    monkeypatch.setattr(cohort, "cohort_profile", counting)
+    chosen, req = Filters(areas=("WES", "SEA")), cohort.parse_request({"metric": ["charge_rate"],
+                                                                       "period": ["2024"]}, seeded_sqlite.ref)
+    wes = headline(seeded_sqlite, Filters(areas=("WES",)), "charge_rate", "2024")
+    both = headline(seeded_sqlite, chosen, "charge_rate", "2024")
+    assert wes["denominator"] < both["denominator"]               # precondition: the scopes' cohorts differ
+    seen = {}
+    for scope in (("WES",), None, ("SEA",), ("WES",), None):
+        text, summary = cohort.render(ctx, chosen.with_(scope_areas=scope), req)
+        seen.setdefault(scope, []).append((text_of(text), summary))
+    assert computed == [("WES",), None, ("SEA",)]                  # the repeats were cache hits
+    lead, national = seen[("WES",)][0][1], seen[None][0][1]
+    assert (lead.cohort.size, lead.cohort.label) == (wes["denominator"], "Selection (your Areas only)")
+    assert (national.cohort.size, national.cohort.label) == (both["denominator"], "Selection")
+    assert seen[("SEA",)][0][1].cohort.size == both["denominator"] - wes["denominator"]
+    for scope, views in seen.items():
+        assert len({text for text, _ in views}) == 1 and len({s for _, s in views}) == 1, scope
+        req_by = cohort.parse_request({"metric": ["charge_rate"], "period": ["2024"]}, seeded_sqlite.ref)
+        explore = text_of(cohort.explore(ctx, chosen.with_(scope_areas=scope), req_by, views[0][1]))
+        assert f"{views[0][1].cohort.label}: cases" in explore
+    assert len(computed) == 3                                     # the explorer read the cached profiles
+
+
 @pytest.mark.parametrize("query, filters, words", [
     ({"metric": ["nope"]}, Filters(), "no measure with the code"),
     ({"metric": ["action_plans_assured_rate"]}, Filters(), "aggregate returns"),

@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import write_csv
-from queries.cohorts import (DIMENSIONS, CohortTooSmall, _quartiles, breakdown, cohort_period_bounds, cohort_summary,
-                             cross_table)
+from queries.cohorts import (DIMENSIONS, CohortTooSmall, _cell_counts, _plan, _quartiles, _scan, breakdown, breakdowns,
+                             cohort_period_bounds, cohort_profile, cohort_summary, cross_table)
 from queries.disclosure import TOTAL
 from queries.filters import Filters
 from queries.load import ingest_cases
@@ -288,6 +288,76 @@ def test_comparisons_cannot_be_differenced_to_reveal_another_area(seeded):
     b = [breakdown(seeded.engine, Filters(areas=a, scope_areas=("WES",)), "charge_rate", "2024", seeded.ref,
                    "offence_group", T, group="comparison") for a in (("WES",), ("WES", "LSO"))]
     assert b[0].equals(b[1])
+
+
+ONE_PASS = [   # metric, filters, period, whether some cell is suppressed
+    ("charge_rate", Filters(), "2024", False),                            # national: pilot vs comparison sites
+    ("charge_rate", Filters(areas=("WES",)), "2024", True),
+    ("referrals", Filters(areas=("LNO", "LSO", "NWE")), "2023-Q2", True),
+    ("days_to_decision", Filters(areas=("WES",), scope_areas=("WES",)), None, False),
+    ("early_advice_rate", Filters(forces=("E23000001",)), "2022", True),
+]
+
+
+@pytest.mark.parametrize("metric,filters,period,hidden", ONE_PASS)
+def test_one_pass_counts_equal_group_by_counts(seeded, metric, filters, period, hidden):
+    """The one pass per group (conditional aggregation) counts every category as one GROUP BY per dimension does."""
+    plan = _plan(filters, metric, period, seeded.ref)
+    dims = list(DIMENSIONS.values())
+    with seeded.engine.connect() as conn:
+        scanned = {g: _scan(conn, plan, g, dims) for g in plan.units}
+    assert set(scanned) == {"cohort", "comparison"}
+    for d in dims:
+        grouped = _cell_counts(seeded.engine, plan, "cohort", [d], 3)
+        for g, counts in scanned.items():
+            assert counts.categories[d.key] == {k: grouped[g].get((k,), 0) for k in d.categories}, (g, d.key)
+            assert counts.size == sum(grouped[g].values()) > 0
+    for g, counts in scanned.items():
+        assert sum(n for _, n in counts.days) == counts.size - counts.categories["days_to_decision"]["Pending"]
+
+
+@pytest.mark.parametrize("metric,filters,period,hidden", ONE_PASS)
+def test_profile_gives_what_summary_and_breakdown_give(seeded, metric, filters, period, hidden):
+    summary, tables = cohort_profile(seeded.engine, filters, metric, period, seeded.ref, threshold=T)
+    assert summary == cohort_summary(seeded.engine, filters, metric, period, seeded.ref, T)
+    again = breakdowns(seeded.engine, filters, metric, period, seeded.ref, threshold=T)
+    assert list(tables) == list(again) == list(DIMENSIONS)
+    for dim, by_group in tables.items():
+        assert list(by_group) == list(again[dim]) == ["cohort", "comparison"]
+        for group, table in by_group.items():
+            assert table.equals(breakdown(seeded.engine, filters, metric, period, seeded.ref, dim, T, group=group))
+            assert table.equals(again[dim][group])
+    assert any(t["count_suppressed"].any() for by_group in tables.values() for t in by_group.values()) == hidden
+
+
+def test_profile_of_a_refused_cohort_has_no_tables(seeded):
+    f, args = Filters(areas=("WES",), forces=("E23000030",)), ("nfa_overturn_rate", "2024-03", seeded.ref)
+    summary, tables = cohort_profile(seeded.engine, f, *args, ("victim_sex", "decision"), T)
+    assert summary.cohort.message == "fewer than 10 cases" and tables == {"victim_sex": {}, "decision": {}}
+    with pytest.raises(CohortTooSmall, match="fewer than 10 cases"):
+        breakdowns(seeded.engine, f, *args, ("victim_sex",), T)
+    with pytest.raises(ValueError, match="unknown dimension 'case_id'"):
+        breakdowns(seeded.engine, f, *args, ("victim_sex", "case_id"), T)
+
+
+def test_cohort_queries_search_the_unit_index(seeded_sqlite):
+    """Each group's pass reads its units' months through the (unit, month) index, never the whole table."""
+    e, ref, captured = seeded_sqlite.engine, seeded_sqlite.ref, []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        captured.append((statement, parameters))
+    sa.event.listen(e, "before_cursor_execute", capture)
+    try:
+        cohort_profile(e, Filters(), "charge_rate", "2024", ref, threshold=T)            # pilot vs comparison sites
+        cohort_profile(e, Filters(areas=("WES",)), "referrals", None, ref, threshold=T)  # no months: units only
+        cross_table(e, Filters(areas=("WES",)), "charge_rate", "2024", ref, "offence_group", "decision", T)
+    finally:
+        sa.event.remove(e, "before_cursor_execute", capture)
+    assert len(captured) == 6
+    with e.connect() as conn:
+        for statement, parameters in captured:
+            plan = " ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+            assert "SEARCH cases USING INDEX ix_cases_unit_" in plan and "SCAN cases" not in plan, plan
 
 
 def test_bad_input_is_refused(seeded_sqlite):

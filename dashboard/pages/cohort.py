@@ -18,6 +18,7 @@ import polars as pl
 from dash import ALL, Input, Output, State, ctx as dash_ctx, dcc, html, no_update
 
 from dashboard import auth, ids
+from dashboard.cache import cached
 from dashboard.cohort_exports import cohort_href, parse_by
 from dashboard.cohort_figures import (breakdown_figure, breakdown_rows, breakdown_words, capital, cross_figure,
                                       cross_rows, group_card, quartile_rows, reconcile)
@@ -25,8 +26,8 @@ from dashboard.context import Context, period_words
 from dashboard.pages.common import chart_block, query_string
 from dashboard.pages.definitions import MONTH_WORDS
 from dashboard.tables import table_html
-from queries.cohorts import (DIMENSIONS, CohortSummary, CohortTooSmall, breakdown, cohort_period_bounds,
-                             cohort_summary, cross_table)
+from queries.cohorts import (DIMENSIONS, CohortSummary, CohortTooSmall, cohort_period_bounds, cohort_profile,
+                             cross_table)
 from queries.audit import record_now
 from queries.exports import shown
 from queries.filters import Filters
@@ -42,6 +43,7 @@ DEFAULT_BY = ("offence_group",)
 PROFILE = tuple(k for k in DIMENSIONS if k != "days_to_decision")   # days to decision has its own section
 MAX_BACK = 1000
 NO_CASES = "Cases behind a figure"
+Tables = dict[str, dict[str, pl.DataFrame]]   # dimension -> group -> protected one-way table
 
 
 @dataclass(frozen=True)
@@ -203,18 +205,17 @@ def lead(ctx: Context, filters: Filters, summary: CohortSummary) -> html.P:
     return html.P(text, className="lead-summary")
 
 
-def group_tables(ctx: Context, filters: Filters, req: CohortRequest, summary: CohortSummary, dim: str) -> list:
-    """(label, protected frame) for each group that may be shown: the same call the CSV export makes."""
-    out = []
-    for key, g in (("cohort", summary.cohort), ("comparison", summary.comparison)):
-        if g is None or g.message:
-            continue
-        try:
-            out.append((g.label, breakdown(ctx.engine, filters, req.metric.metric_code, req.period,
-                                           ctx.reference(), dim, ctx.threshold, group=key)))
-        except CohortTooSmall:   # refused since the summary was read (new data): leave it out
-            continue
-    return out
+def profile(ctx: Context, filters: Filters, req: CohortRequest) -> tuple[CohortSummary, Tables]:
+    """The summary and every breakdown of both groups, from one pass over each group's cases. Cached under the
+    whole filters, the user's scope included, so one user's cohort is never served to another scope."""
+    return cached(ctx, "cohort/profile", filters, lambda: cohort_profile(
+        ctx.engine, filters, req.metric.metric_code, req.period, ctx.reference(), threshold=ctx.threshold),
+        req.metric.metric_code, req.period)
+
+
+def group_tables(summary: CohortSummary, tables: Tables, dim: str) -> list:
+    """(label, protected frame) for each group that may be shown: the tables breakdown() gives the CSV export."""
+    return [(getattr(summary, g).label, table) for g, table in tables[dim].items()]
 
 
 def dimension_block(key: str, groups: list, heading: str | None = None, place: str = "cohort") -> html.Section:
@@ -248,8 +249,7 @@ def render(ctx: Context, filters: Filters, req: CohortRequest) -> tuple[list, Co
     if req.problem:
         return [problem_box(req.problem)], None
     try:
-        summary = cohort_summary(ctx.engine, filters, req.metric.metric_code, req.period, ctx.reference(),
-                                 ctx.threshold)
+        summary, tables = profile(ctx, filters, req)
     except ValueError as exc:   # the period is outside the filters' months
         return [problem_box(capital(f"{exc}."))], None
     parts = [lead(ctx, filters, summary), html.Section([
@@ -263,13 +263,13 @@ def render(ctx: Context, filters: Filters, req: CohortRequest) -> tuple[list, Co
                             f"{summary.cohort.message}. Choose a longer period or a wider selection.",
                             className="notice"))
         return parts, None
-    profile = [dimension_block(k, group_tables(ctx, filters, req, summary, k)) for k in PROFILE]
+    blocks = [dimension_block(k, group_tables(summary, tables, k)) for k in PROFILE]
     parts += [html.Section([html.H2("Who the cases are"),
                             html.P("Each group's cases by category, as shares of the group. [c]: withheld to "
                                    f"protect confidentiality (fewer than {ctx.threshold} cases, or a figure that "
                                    "would reveal one).", className="cohort-note"),
-                            html.Div(profile, className="cohort-grid")], className="cohort-section"),
-              days_section(summary, group_tables(ctx, filters, req, summary, "days_to_decision"))]
+                            html.Div(blocks, className="cohort-grid")], className="cohort-section"),
+              days_section(summary, group_tables(summary, tables, "days_to_decision"))]
     return parts, summary
 
 
@@ -278,21 +278,25 @@ def problem_box(message: str) -> html.Div:
                     className="notice", role="alert")
 
 
-def explore(ctx: Context, filters: Filters, req: CohortRequest, summary: CohortSummary) -> list:
-    """The chosen breakdown: one dimension for both groups, or the cohort's cross-table; and its CSV."""
+def explore(ctx: Context, filters: Filters, req: CohortRequest, summary: CohortSummary,
+            tables: Tables | None = None) -> list:
+    """The chosen breakdown: one dimension for both groups (from the profile's tables, read if not given), or the
+    cohort's cross-table; and its CSV."""
     note = [html.P(req.note, className="notice")] if req.note else []
     link = html.P(html.A("Download CSV (this breakdown)", href=cohort_href(filters, req.metric.metric_code,
                                                                            req.period, req.by),
                          download="", id=ids.COHORT_DOWNLOAD, className="download-link"))
     if len(req.by) == 1:
         d = DIMENSIONS[req.by[0]]
-        block = dimension_block(d.key, group_tables(ctx, filters, req, summary, d.key), f"Cases by {d.label.lower()}",
+        tables = profile(ctx, filters, req)[1] if tables is None else tables
+        block = dimension_block(d.key, group_tables(summary, tables, d.key), f"Cases by {d.label.lower()}",
                                 "cohort-explore")
         return [*note, block, link]
     d1, d2 = (DIMENSIONS[k] for k in req.by)
     try:
-        table = cross_table(ctx.engine, filters, req.metric.metric_code, req.period, ctx.reference(), d1.key,
-                            d2.key, ctx.threshold)
+        table = cached(ctx, f"cohort/cross/{d1.key}/{d2.key}", filters, lambda: cross_table(
+            ctx.engine, filters, req.metric.metric_code, req.period, ctx.reference(), d1.key, d2.key, ctx.threshold),
+            req.metric.metric_code, req.period)
     except CohortTooSmall as exc:
         return [*note, problem_box(capital(exc.message) + ".")]
     header, rows = cross_rows(table, d1.key, d2.key, d1.label)
@@ -399,11 +403,10 @@ def register_callbacks(app, ctx: Context) -> None:
             note = parse_request(query, ctx.reference()).note   # a bad 'by' in the address is still reported
             if req.problem:
                 return None
-            summary = cohort_summary(ctx.engine, filters, req.metric.metric_code, req.period, ctx.reference(),
-                                     ctx.threshold)
+            summary, tables = profile(ctx, filters, req)   # read by the page a moment ago: a cache hit
             if summary.cohort.message:
                 return None
-            return explore(ctx, filters, replace(req, note=note), summary)
+            return explore(ctx, filters, replace(req, note=note), summary, tables)
         except Exception as exc:   # noqa: BLE001
             return failure(exc)
 
