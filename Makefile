@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 SEED_CASES ?= 60000
 
-.PHONY: run test test-fast browser-deps init seed clean-data
+.PHONY: run test test-fast browser-deps web-assets init seed clean-data
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): requirements.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) web-assets
 	$(PY) -m dashboard seed --if-empty --cases $(SEED_CASES)
 	$(PY) app.py
 
@@ -24,12 +24,19 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver poppler-utils; \
 	  else echo "browser tests need: sudo apt-get install chromium chromium-driver (they are skipped until then)"; fi; }
 
-## axe-core (test-only) for the accessibility scan in browser tests.
-node_modules/axe-core/axe.min.js: package.json package-lock.json
+## From npm: plotly.js's cartesian bundle (charts parse faster; without it the app uses Dash's full plotly.js) and
+## axe-core (test-only) for the accessibility scan in browser tests. `make run` needs neither.
+NPM_STAMP := node_modules/.installed
+$(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
-test: $(STAMP) browser-deps node_modules/axe-core/axe.min.js
+web-assets:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(NPM_STAMP) || \
+	  echo "npm ci failed: charts use Dash's full plotly.js (slower first page load)"; \
+	else echo "npm not found: charts use Dash's full plotly.js (slower first page load)"; fi
+
+test: $(STAMP) browser-deps $(NPM_STAMP)
 	$(VENV)/bin/pytest --headless -q
 
 test-fast: $(STAMP)

@@ -9,6 +9,7 @@ from dashboard.analysis_exports import register_analysis_export_routes
 from dashboard.auth import install_auth
 from dashboard.cache import init_cache
 from dashboard.callbacks import register_callbacks
+from dashboard.chart_bundle import chart_bundle_url, serve_chart_bundle
 from dashboard.cohort_exports import register_cohort_export_routes
 from dashboard.context import Context
 from dashboard.exports import register_export_routes
@@ -33,9 +34,13 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     writer = engine_for(settings.database_url)
     reader = engine_for(settings.database_read_url) if settings.database_read_url else writer
     ctx = Context(reader, settings, writer=writer)
+    plotly_url = chart_bundle_url()   # None: dcc.Graph fetches Dash's full plotly.js itself
     app = dash.Dash(__name__, title=SERVICE, external_stylesheets=[BOOTSTRAP_URL],
+                    external_scripts=[plotly_url] if plotly_url else [],
                     assets_folder=str(ROOT / "assets"), suppress_callback_exceptions=True,
                     update_title=None, serve_locally=True, on_error=callback_error)
+    if plotly_url:
+        serve_chart_bundle(app.server, plotly_url)
     app.index_string = app.index_string.replace("<html>", '<html lang="en-GB">')
     app.layout = lambda: shell(ctx)
     ctx.cache = init_cache(app.server, settings)   # query results by filters and data version
