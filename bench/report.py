@@ -127,13 +127,13 @@ def render(results: dict, json_name: str) -> str:
                              f"{v['peak_rss_mb']} |")
         serving = s.get("serving") or {}
         if serving.get("after"):
-            page, eager = serving.get("page_load", {}), serving.get("page_load_eager_prototype", {})
+            page = serving.get("page_load", {})
             load = serving["load"]
             lines += ["", f"Serving ({serving['server']}, result cache on): {load['requests']} requests, "
                       f"{load.get('errors', 0)} errors, peak RSS {serving['after']['peak_rss_mb']} MB (idle "
                       f"{serving['idle']['rss_mb']} MB). Cold page load to five panels drawn: p50 "
-                      f"{_ms(page.get('p50_ms'))} ms, first after server start {_ms(page.get('first_ms'))} ms; "
-                      f"with plotly.js loaded eagerly (prototype) p50 {_ms(eager.get('p50_ms'))} ms.", "",
+                      f"{_ms(page.get('p50_ms'))} ms, first after server start {_ms(page.get('first_ms'))} ms "
+                      f"(plotly.js: {serving.get('plotly_js', 'not recorded')}).", "",
                       "| request over HTTP | n | p50 | p95 |", "| --- | ---: | ---: | ---: |"]
             for kind, v in load.get("latency", {}).items():
                 lines.append(f"| {kind} | {v['n']} | {_ms(v.get('p50_ms'))} | {_ms(v.get('p95_ms'))} |")

@@ -161,26 +161,6 @@ def drive(base: str, rounds: int, log=print) -> dict:
             "latency": {k: summary(v) for k, v in latencies.items()}}
 
 
-def eager_page_loads(url: str, samples: int, log=print) -> dict:
-    """The same cold page loads against bench/eager_app.py (plotly.js fetched with the page), for comparison."""
-    cache_dir = tempfile.mkdtemp(prefix="rasso-bench-cache-")
-    proc, base = start_server(url, None, {"CACHE_DIR": cache_dir}, ("-m", "bench.eager_app"))
-    try:
-        log("    eager-loading prototype:")
-        result = browser_loads(base, samples, log)
-        result["samples"] = [{k: v for k, v in r.items() if k != "requests"} for r in result["samples"]]
-        return result
-    except Exception as exc:   # noqa: BLE001
-        return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
-    finally:
-        shutil.rmtree(cache_dir, ignore_errors=True)
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 def measure_serving(url: str, rounds: int, browser_samples: int, log=print) -> dict:
     server_log = tempfile.TemporaryFile("w+")
     cache_dir = tempfile.mkdtemp(prefix="rasso-bench-cache-")   # the app's result cache starts empty
@@ -194,7 +174,8 @@ def measure_serving(url: str, rounds: int, browser_samples: int, log=print) -> d
                 out["page_load"] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
                 log(f"    browser load failed: {out['page_load']['error']}")
         if browser_samples:
-            out["page_load_eager_prototype"] = eager_page_loads(url, browser_samples, log)
+            from dashboard.chart_bundle import chart_bundle_url
+            out["plotly_js"] = chart_bundle_url() or "Dash's full bundle"
         out["load"] = drive(base, rounds, log)
         if proc.poll() is not None:   # the server died: keep what it said last
             server_log.seek(0)
