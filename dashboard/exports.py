@@ -149,20 +149,25 @@ def _data(book, styles, table: pl.DataFrame, meta: ExportMeta) -> None:
     sheet.freeze_panes(DATA_HEADER_ROW + 1, 0)
     last = DATA_HEADER_ROW + max(len(table), 1)
     sheet.autofilter(DATA_HEADER_ROW, 0, last, len(columns) - 1)
-    numbers = set(NUMBERS)
-    for r, row in enumerate(table.iter_rows(named=True), start=DATA_HEADER_ROW + 1):
-        for col, name in enumerate(columns):
-            v = row[name]
-            if name not in numbers:
-                if v:   # key columns not used at this level stay empty cells
-                    sheet.write_string(r, col, v)
-            elif v is None:
-                sheet.write_string(r, col, SYMBOLS[0][0] if row[f"{name}_suppressed"] else SYMBOLS[1][0])
-            else:
-                v = round(v, 6)   # the CSV's precision, so both files carry the same figures
-                style = styles[row["unit"]] if name == "value" and row["unit"] in VALUE_FORMATS else (
-                    styles["int"] if v == int(v) else styles["dec"])
-                sheet.write_number(r, col, v, style)
+    # The symbols and the value's unit style are worked out column by column; each row is then a plain tuple.
+    symbols = [pl.when(pl.col(c).is_not_null()).then(None).when(pl.col(f"{c}_suppressed"))
+               .then(pl.lit(SYMBOLS[0][0])).otherwise(pl.lit(SYMBOLS[1][0])).alias(f"{c}_symbol") for c in NUMBERS]
+    unit_style = pl.when(pl.col("unit").is_in(list(VALUE_FORMATS))).then(pl.col("unit")).alias("value_style")
+    frame = table.select(*columns, *symbols, unit_style)
+    at = {name: i for i, name in enumerate(frame.columns)}
+    texts = [at[name] for name in columns if name not in NUMBERS]
+    numbers = [(at[name], at[f"{name}_symbol"], name == "value") for name in NUMBERS]
+    for r, row in enumerate(frame.iter_rows(), start=DATA_HEADER_ROW + 1):
+        for col in texts:
+            if row[col]:   # key columns not used at this level stay empty cells
+                sheet.write_string(r, col, row[col])
+        for col, symbol, is_value in numbers:
+            if row[symbol] is not None:
+                sheet.write_string(r, col, row[symbol])
+                continue
+            v = round(row[col], 6)   # the CSV's precision, so both files carry the same figures
+            unit = row[-1] if is_value else None
+            sheet.write_number(r, col, v, styles[unit] if unit else styles["int"] if v == int(v) else styles["dec"])
 
 
 # ---------------------------------------------------------------- a page's figures
