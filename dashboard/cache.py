@@ -114,7 +114,7 @@ def cached(ctx, name: str, filters: Filters, compute: Callable[[], T], *parts) -
     results: ResultCache | None = getattr(ctx, "cache", None)
     if results is None:
         return compute()
-    key = results.key(name, filters, ctx.threshold, _request_version(ctx.engine), parts)
+    key = results.key(name, filters, ctx.threshold, request_data_version(ctx.engine), parts)
     return results.get_or_compute(key, compute)
 
 
@@ -142,9 +142,9 @@ def data_version(engine: sa.Engine) -> str:
     return f"{count}.{last}"
 
 
-def _request_version(engine: sa.Engine) -> str:
+def request_data_version(engine: sa.Engine) -> str:
     """Read once per request, before anything is computed: a load that commits later can only make a result
-    newer than its key says, never older."""
+    newer than its key says, never older. Outside a request (the CLI, benchmarks) it is read every time."""
     if not has_request_context():
         return data_version(engine)
     versions = g.setdefault("data_versions", {})

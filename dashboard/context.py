@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from dashboard.cache import request_data_version
 from dashboard.settings import Settings
-from queries import schema as s
 from queries.filters import Filters
 from queries.months import add_months, month_label
 from queries.reference import Reference, load_reference
@@ -32,9 +32,7 @@ class Context:
     _months: tuple[str | None, str | None] = (None, None)
 
     def _refresh(self) -> None:
-        with self.engine.connect() as conn:
-            key = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(s.loads.c.load_id))
-                                     .select_from(s.loads)).one())
+        key = request_data_version(self.engine)   # one read of `loads` per request, however many lookups
         with self._lock:
             if key != self._key or self._ref is None:
                 self._ref = load_reference(self.engine)
