@@ -69,7 +69,7 @@ bench-profile: $(BENCH_STAMP)
 ## Production mode: gunicorn with gunicorn.conf.py (workers from the core count, access log to stdout). Defaults to
 ## 127.0.0.1:8050 in open mode; for anyone else set AUTH_MODE, SECRET_KEY, HOST (docs/deployment.md).
 .PHONY: serve
-serve: $(STAMP)
+serve: $(STAMP) web-assets
 	$(VENV)/bin/gunicorn --config gunicorn.conf.py app:server
 
 ## Load test (docs/deployment.md): 50 users for 60 s against gunicorn on PostgreSQL, loopback only. The 1,000,000-case
