@@ -68,6 +68,7 @@ def ingest_cases(engine: sa.Engine, path: Path, *, reference: Reference | None =
                                    frame["referral_month"], t0)
     except sa.exc.IntegrityError:
         raise LoadError(path.name, _case_id_conflicts(engine, text.select("case_id", "_line"), units)) from None
+    refresh_statistics(engine, [s.cases, s.monthly])
     return summary
 
 
@@ -86,7 +87,21 @@ def ingest_returns(engine: sa.Engine, path: Path, *, reference: Reference | None
         replaced = _delete_by_month(conn, s.monthly, frame.select("area_code", "force_code", "metric_code", "month")
                                     .unique(), "month")
         _insert(conn, s.monthly, frame.with_columns(pl.lit(load_id).alias("load_id")), progress, path.name)
-        return _finish_load(conn, load_id, "returns", path, frame.height, replaced, actor, frame["month"], t0)
+        summary = _finish_load(conn, load_id, "returns", path, frame.height, replaced, actor, frame["month"], t0)
+    refresh_statistics(engine, [s.monthly])
+    return summary
+
+
+def refresh_statistics(engine: sa.Engine, tables: list[sa.Table]) -> None:
+    """PostgreSQL plans from its statistics, which describe a table as it was before a bulk load until autovacuum
+    gets round to it (a freshly seeded store had none: its cohort queries were planned for one row). ANALYZE reads
+    a fixed sample (30,000 rows by default), about a second at a million cases. SQLite keeps no statistics unless
+    asked, and its plans are pinned by tests, so it is left as it is."""
+    if engine.dialect.name != "postgresql":
+        return
+    names = ", ".join(engine.dialect.identifier_preparer.format_table(t) for t in tables)   # schema names, not input
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"ANALYZE {names}")
 
 
 def rebuild_case_aggregates(conn: sa.Connection, pairs: list[tuple[str, str]], load_id: int) -> int:

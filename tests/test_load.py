@@ -236,3 +236,21 @@ def test_each_load_is_audited_in_its_own_transaction(empty_store, tmp_path):
         ingest_cases(engine, write_csv(tmp_path / "bad.csv", list(CASE_COLUMNS), [case(2, decision="x")]),
                      max_month=MAX, actor="analyst.one")
     assert len(entries(engine)) == 1          # a refused load leaves no audit entry, as it leaves no data
+
+
+def test_postgresql_statistics_describe_the_loaded_tables_at_once(empty_store, tmp_path):
+    """Plans follow the statistics: they must describe the rows just loaded, not wait for autovacuum."""
+    engine = empty_store.engine
+    ingest_cases(engine, write_csv(tmp_path / "cases.csv", list(CASE_COLUMNS), [case(i) for i in range(1, 8)]),
+                 max_month=MAX)
+    with engine.connect() as conn:
+        if empty_store.name == "postgresql":
+            rows = dict(conn.execute(sa.text("SELECT relname, reltuples FROM pg_class "
+                                             "WHERE relname IN ('cases', 'monthly')")).all())
+            assert rows["cases"] == 7 and rows["monthly"] == monthly_row_count(conn) > 0
+        else:   # SQLite keeps no statistics unless asked; its plans (pinned above) stay as they are
+            assert not conn.execute(sa.text("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")).all()
+
+
+def monthly_row_count(conn) -> int:
+    return conn.execute(sa.select(sa.func.count()).select_from(s.monthly)).scalar_one()
