@@ -21,7 +21,7 @@ from flask import Flask, Response, request
 
 from dashboard import auth
 from dashboard.responses import guarded
-from queries.cohorts import (DIMENSIONS, CohortSummary, CohortTooSmall, breakdown, cohort_period_bounds,
+from queries.cohorts import (DIMENSIONS, CohortSummary, CohortTooSmall, cohort_period_bounds, cohort_profile,
                              cohort_summary, cross_table)
 from queries.audit import record_now
 from queries.disclosure import to_display
@@ -134,8 +134,15 @@ def message_row(group: str, by: tuple[str, ...], message: str) -> dict:
 
 def cohort_table(engine: sa.Engine, req: CohortExport, ref: Reference, threshold: int
                  ) -> tuple[CohortSummary, list[dict]]:
-    """The rows the page shows for req.by: each group's one-way table, or the cohort's cross-table."""
-    summary = cohort_summary(engine, req.filters, req.metric, req.period, ref, threshold)
+    """The rows the page shows for req.by: each group's one-way table, or the cohort's cross-table.
+
+    A one-way table comes with the summary from one pass over each group's cases (cohort_profile), as on the page;
+    a cross-table needs the cohort's two-way counts besides."""
+    if len(req.by) == 1:
+        summary, tables = cohort_profile(engine, req.filters, req.metric, req.period, ref, req.by, threshold)
+        shown = tables[req.by[0]]
+    else:
+        summary, shown = cohort_summary(engine, req.filters, req.metric, req.period, ref, threshold), None
     groups = [("cohort", summary.cohort)] + ([("comparison", summary.comparison)] if summary.comparison else [])
     if len(req.by) == 2:
         groups = groups[:1]
@@ -144,9 +151,8 @@ def cohort_table(engine: sa.Engine, req: CohortExport, ref: Reference, threshold
         try:
             if g.message:
                 raise CohortTooSmall(g.message)
-            frame = (breakdown(engine, req.filters, req.metric, req.period, ref, req.by[0], threshold, group=key)
-                     if len(req.by) == 1 else
-                     cross_table(engine, req.filters, req.metric, req.period, ref, *req.by, threshold))
+            frame = shown[key] if shown is not None else cross_table(engine, req.filters, req.metric, req.period,
+                                                                     ref, *req.by, threshold)
         except CohortTooSmall as exc:
             rows.append(message_row(g.label, req.by, exc.message))
             if key == "cohort":   # nothing is shown beside a refused cohort
