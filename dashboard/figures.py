@@ -3,7 +3,7 @@
 Plain dicts, not go.Figure: plotly's validation of a built figure cost about 5 ms a chart, most of an overview
 render's figure time, and dcc.Graph takes either. The dicts are exactly what go.Figure would send (the template
 expanded as plotly expands it), and the tests validate every builder's output with go.Figure and check that
-validation changes nothing; `as_go` gives callers that want the object API the validated figure.
+validation changes nothing.
 
 Charts follow the Government Analysis Function guidance: at most two series, labelled directly at the line end
 (no legend), distinguished by line style and marker shape as well as colour, and suppressed values never drawn.
@@ -41,11 +41,6 @@ def _template_json() -> str:
 def _template() -> dict:
     """The "none" template as go.Figure expands the name (plotly.js knows no template names); a fresh copy."""
     return json.loads(_template_json())
-
-
-def as_go(figure: Figure | go.Figure) -> go.Figure:
-    """The validated go.Figure of a builder's dict (for tests and anything that wants the object API)."""
-    return figure if isinstance(figure, go.Figure) else go.Figure(figure)
 
 
 def base_layout(height: int) -> dict:

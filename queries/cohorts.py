@@ -253,8 +253,6 @@ def _quartiles(hist: list[tuple[int, int]]) -> tuple[float, ...]:
     return tuple(out)
 
 
-
-
 @dataclass(frozen=True)
 class _Counts:
     """One group's raw counts from one pass over its cases: protected before anything leaves this module."""

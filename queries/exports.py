@@ -329,12 +329,6 @@ def display_table(table: pl.DataFrame, columns: tuple[str, ...] = COLUMNS) -> pl
     return to_display(formatted, list(NUMBERS)).select(c if c in NUMBERS else neutralised(c) for c in columns)
 
 
-def display_rows(table: pl.DataFrame, columns: tuple[str, ...] = COLUMNS) -> Iterator[list[str]]:
-    """Rows of CSV cells (display_table row by row)."""
-    for row in display_table(table, columns).iter_rows():
-        yield list(row)
-
-
 def csv_chunks(table: pl.DataFrame, meta: ExportMeta, rows_per_chunk: int = 2000) -> Iterator[bytes]:
     """The CSV file as UTF-8 byte chunks (BOM first, CRLF line ends), written a slice at a time for streaming.
 
