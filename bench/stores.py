@@ -58,18 +58,10 @@ def sqlite_files(url: str) -> list[Path]:
 
 def reset_store(url: str, admin_url: str) -> None:
     """Remove a store entirely: delete the SQLite files, or drop and recreate the PostgreSQL database."""
+    drop_store(url, admin_url)
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        for p in sqlite_files(url):
-            p.unlink()
-        return
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
-    finally:
-        admin.dispose()
+    if parsed.get_backend_name() != "sqlite":
+        _admin(admin_url, f'CREATE DATABASE "{parsed.database}"')
 
 
 def drop_store(url: str, admin_url: str) -> None:
@@ -78,10 +70,15 @@ def drop_store(url: str, admin_url: str) -> None:
         for p in sqlite_files(url):
             p.unlink()
         return
+    _admin(admin_url, f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+
+
+def _admin(admin_url: str, statement: str) -> None:
+    """One statement outside a transaction (CREATE/DROP DATABASE), on the administrative URL."""
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+            conn.execute(sa.text(statement))
     finally:
         admin.dispose()
 
