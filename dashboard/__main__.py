@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _init(args, engine, settings) -> int:
-    counts = init_store(engine)
+    counts = init_store(engine, recount=args.recount)
     print("initialised: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
     return 0
 
@@ -134,6 +134,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dashboard", description="RASSO Pilot Monitor")
     sub = parser.add_subparsers(required=True, metavar="command")
     p = sub.add_parser("init", parents=[common], help="create the schema and load the reference data")
+    p.add_argument("--recount", action="store_true",
+                   help="count the national population counts behind cohort comparisons again from the cases")
     p.set_defaults(func=_init)
     p = sub.add_parser("seed", parents=[common], help="generate synthetic extracts and load them")
     p.add_argument("--cases", type=_positive, default=Settings().seed_cases, help="number of cases")

@@ -32,8 +32,9 @@ numpy/polars 'linear', statistics.quantiles(method='inclusive'). Integer data an
 SQLite and PostgreSQL. The quartiles' base (cases with a decision) is not shown: with the size it would reveal the
 number still pending by subtraction.
 
-One pass per group: that histogram query also counts the size and numerator and, for cohort_profile / breakdowns,
-every dimension's categories (conditional aggregation), so a page of nine breakdowns reads each group's cases once.
+One pass over one group: that histogram query also counts the size and numerator and, for cohort_profile, every
+dimension's categories (queries.dimensions.tally). The other group is never scanned: the groups add up to England
+and Wales, whose counts each load keeps (queries.populations), so it is national minus the scanned group, exactly.
 """
 from __future__ import annotations
 
@@ -45,49 +46,19 @@ from itertools import accumulate, product
 import polars as pl
 import sqlalchemy as sa
 
-from queries import disclosure as dc
+from queries import disclosure as dc, populations
+from queries.dimensions import DIMENSIONS, Dimension, OutOfStep, Tally, tally
 from queries.filters import Filters
 from queries.measures import CASE_MEASURES, CaseMeasure
+from queries.metrics import unit_terms
 from queries.reference import Reference
-from queries.schema import cases as c
-from queries.validate import AGE_BANDS, DECISIONS, OFFENCE_GROUPS, SEXES
+from queries.schema import cases as c, monthly as mo
 
 WHOLE_PERIOD = "period"
 GROUPS = ("cohort", "comparison")
 QUARTILES = (0.25, 0.5, 0.75)
 Unit = tuple[str, str]
 _PERIOD = re.compile(r"(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?")
-
-
-@dataclass(frozen=True, eq=False)   # eq on SQL expressions would build SQL, not compare
-class Dimension:
-    key: str                      # the name used in URLs
-    label: str
-    expr: sa.ColumnElement        # SQL giving the category of a case
-    categories: tuple[str, ...]   # every value expr can take, in display order
-    of_days: bool = False         # expr reads days_to_decision only: one-pass counts read it per histogram row
-
-
-def _yes_no(col: sa.ColumnElement) -> sa.ColumnElement:
-    return sa.case((col == 1, "Yes"), else_="No")
-
-
-_days, _plans = c.c.days_to_decision, c.c.action_plans
-DAY_BANDS = ("0-28", "29-90", "91-180", "181-365", "366+", "Pending")   # Pending: no decision, so no days
-DIMENSIONS: dict[str, Dimension] = {d.key: d for d in (
-    Dimension("offence_group", "Offence group", c.c.offence_group, OFFENCE_GROUPS),
-    Dimension("victim_age_band", "Victim age", c.c.victim_age_band, AGE_BANDS),
-    Dimension("victim_sex", "Victim sex", c.c.victim_sex, SEXES),
-    Dimension("decision", "Decision", c.c.decision, DECISIONS),
-    Dimension("early_advice", "Early advice", _yes_no(c.c.early_advice), ("Yes", "No")),
-    Dimension("action_plans", "Action plans",
-              sa.case((_plans == 0, "0"), (_plans == 1, "1"), (_plans == 2, "2"), else_="3+"), ("0", "1", "2", "3+")),
-    Dimension("isva_engaged", "ISVA engaged", _yes_no(c.c.isva_engaged), ("Yes", "No")),
-    Dimension("victim_withdrew", "Victim withdrew", _yes_no(c.c.victim_withdrew), ("Yes", "No")),
-    Dimension("days_to_decision", "Days to decision",
-              sa.case((_days.is_(None), "Pending"), (_days <= 28, "0-28"), (_days <= 90, "29-90"),
-                      (_days <= 180, "91-180"), (_days <= 365, "181-365"), else_="366+"), DAY_BANDS, of_days=True),
-)}
 
 
 class CohortTooSmall(Exception):
@@ -197,15 +168,11 @@ def _plan(filters: Filters, metric_code: str, period: str | None, ref: Reference
 
 
 def _where(plan: _Plan, group: str) -> list[sa.ColumnElement]:
-    """Units, months, then the population.
-
-    The separate Area and force IN lists let both stores use the (area_code, force_code, <basis>) index (SQLite
-    will not for a row-value IN alone); the row-value IN then keeps exactly the group's units."""
+    """Units, months, then the population."""
     month, units = c.c[plan.measure.basis], plan.units[group]
     if not units:
         return [sa.false()]
-    where = [c.c.area_code.in_(sorted({a for a, _ in units})), c.c.force_code.in_(sorted({f for _, f in units})),
-             sa.tuple_(c.c.area_code, c.c.force_code).in_(units), month.is_not(None)]
+    where = [*unit_terms(c, units), month.is_not(None)]
     if plan.first:
         where.append(month >= plan.first)
     if plan.last:
@@ -253,45 +220,52 @@ def _quartiles(hist: list[tuple[int, int]]) -> tuple[float, ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True)
-class _Counts:
-    """One group's raw counts from one pass over its cases: protected before anything leaves this module."""
-    size: int
-    numerator: float
-    days: list[tuple[int, int]]               # (days_to_decision, cases) of the decided cases, by value
-    categories: dict[str, dict[str, int]]     # dimension key -> category -> cases, every category
+def _scan(conn: sa.Connection, plan: _Plan, group: str, dims: list[Dimension]) -> Tally:
+    """One group's size, numerator, days histogram and category counts, in one pass over its cases."""
+    found = tally(conn, _where(plan, group), dims, numerator=plan.measure.numerator_sql())
+    return found.get(None) or Tally.empty(dims)
 
 
-def _scan(conn: sa.Connection, plan: _Plan, group: str, dims: list[Dimension]) -> _Counts:
-    """Size, numerator, days histogram and the dimensions' category counts of one group, in one pass.
-
-    Grouped by days_to_decision (at most 3,652 rows whatever the group size) for the histogram. Each other
-    dimension's categories are counted by conditional aggregation, COUNT(CASE WHEN dim = category THEN 1 END), on
-    both stores; a dimension of days_to_decision alone (the bands) is a function of the grouping column, so it is
-    read once per histogram row rather than tested per case."""
-    per_day = [d for d in dims if d.of_days]
-    per_case = [(d, k) for d in dims if not d.of_days for k in d.categories]
-    cols = [_days, sa.func.count(), plan.measure.numerator_sql(), *(d.expr for d in per_day),
-            *(sa.func.count(sa.case((d.expr == k, 1))) for d, k in per_case)]
-    rows = conn.execute(sa.select(*cols).where(*_where(plan, group)).group_by(_days)).all()
-    size = sum(r[1] for r in rows)
-    categories = {d.key: dict.fromkeys(d.categories, 0) for d in dims}
-    for r in rows:
-        for d, value in zip(per_day, r[3:]):
-            if value not in categories[d.key]:   # loads validate codes: a schema change
-                raise RuntimeError(f"categories missing from the dimension whitelist: {[value]}")
-            categories[d.key][value] += r[1]
-    totals = [sum(col) for col in zip(*(r[3 + len(per_day):] for r in rows))] or [0] * len(per_case)
-    for (d, k), n in zip(per_case, totals):
-        categories[d.key][k] = n
-    for d in dims:
-        if sum(categories[d.key].values()) != size:
-            raise RuntimeError(f"categories missing from the dimension whitelist: {d.key} has other values")
-    return _Counts(size, sum(r[2] or 0 for r in rows), sorted((v, n) for v, n, *_ in rows if v is not None),
-                   categories)
+def _headline(conn: sa.Connection, plan: _Plan, group: str) -> tuple[int, float]:
+    """A group's size and numerator as the headline counts them, from the monthly table (a few hundred index
+    entries, not its cases): materialised from the same definitions, so they equal a count of its cases."""
+    m, units = plan.measure, plan.units[group]
+    where = [mo.c.metric_code == m.metric_code, *unit_terms(mo, units)]
+    if plan.first:
+        where.append(mo.c.month >= plan.first)
+    if plan.last:
+        where.append(mo.c.month <= plan.last)
+    num, den = conn.execute(sa.select(sa.func.sum(mo.c.numerator), sa.func.sum(mo.c.denominator)).where(*where)).one()
+    size = den if m.has_denominator else num
+    return int(size or 0), float(num or 0)
 
 
-def _summary(plan: _Plan, counts: dict[str, _Counts], t: int) -> CohortSummary:
+def _counts(conn: sa.Connection, plan: _Plan, dims: list[Dimension]) -> dict[str, Tally]:
+    """Every group's tally, scanning at most one group: the groups add up to England and Wales, so the other is
+    the national counts kept by each load (queries.populations) minus the scanned one. The group with fewer units
+    is scanned (usually the cohort); a cohort of every unit is the national counts alone.
+
+    The derived group's size is checked against the headline's: kept counts that have drifted from the cases
+    raise OutOfStep rather than show a wrong comparison."""
+    groups, scanned = list(plan.units), {}
+    if len(groups) == 2:
+        g = "comparison" if len(plan.units["comparison"]) < len(plan.units["cohort"]) else "cohort"
+        scanned[g] = _scan(conn, plan, g, dims)
+    (derived,) = [g for g in groups if g not in scanned]
+    other = populations.national(conn, plan.measure.cases, plan.first, plan.last)
+    for t in scanned.values():
+        other.add(t, -1)
+    size, other.numerator = _headline(conn, plan, derived)
+    other.categories = {d.key: other.categories[d.key] for d in dims}
+    negative = any(n < 0 for n in other.days.values()) or any(n < 0 for k in other.categories.values()
+                                                               for n in k.values())
+    if other.size != size or negative:
+        raise OutOfStep(f"the kept national counts of {plan.measure.cases.name} cases no longer match the case "
+                        "table: run `python -m dashboard init --recount`")
+    return {g: scanned.get(g) or other for g in groups}
+
+
+def _summary(plan: _Plan, counts: dict[str, Tally], t: int) -> CohortSummary:
     """The groups' sizes, numerators and quartiles, protected (see _refusal and _hidden)."""
     m = plan.measure
     refused = _refusal(plan, {g: k.size for g, k in counts.items()}, t)
@@ -301,11 +275,11 @@ def _summary(plan: _Plan, counts: dict[str, _Counts], t: int) -> CohortSummary:
         if refused[g]:
             out[g] = GroupSummary(plan.labels[g], message=refused[g])
             continue
-        days_small = dc.cohort_too_small(sum(n for _, n in k.days), t)
+        days_small = dc.cohort_too_small(sum(k.days.values()), t)
         num = None if num_hidden[g] else float(k.numerator)
         value = None if num is None else num / k.size if m.has_denominator else num
         out[g] = GroupSummary(plan.labels[g], k.size, num, value, num is None,
-                              *((None,) * 3 if days_small else _quartiles(k.days)), days_small)
+                              *((None,) * 3 if days_small else _quartiles(k.histogram())), days_small)
     return CohortSummary(m.metric_code, m.basis, plan.first, plan.last, t, out["cohort"], out.get("comparison"),
                          plan.restricted)
 
@@ -316,19 +290,19 @@ def cohort_summary(engine: sa.Engine, filters: Filters, metric_code: str, period
     t = dc.check_threshold(threshold)
     plan = _plan(filters, metric_code, period, ref)
     with engine.connect() as conn:
-        return _summary(plan, {g: _scan(conn, plan, g, []) for g in plan.units}, t)
+        return _summary(plan, _counts(conn, plan, []), t)
 
 
 def cohort_profile(engine: sa.Engine, filters: Filters, metric_code: str, period: str | None, ref: Reference,
                    dims: tuple[str, ...] = tuple(DIMENSIONS), threshold: int = dc.DEFAULT_THRESHOLD
                    ) -> tuple[CohortSummary, dict[str, dict[str, pl.DataFrame]]]:
     """cohort_summary, and {dimension: {group: the table breakdown() gives}} for the groups the summary shows
-    (none when the cohort is refused): one pass per group, however many dimensions."""
+    (none when the cohort is refused): one pass over one group's cases, however many dimensions."""
     t = dc.check_threshold(threshold)
     ds = [_dimension(k) for k in dict.fromkeys((dims,) if isinstance(dims, str) else dims)]
     plan = _plan(filters, metric_code, period, ref)
     with engine.connect() as conn:
-        counts = {g: _scan(conn, plan, g, ds) for g in plan.units}
+        counts = _counts(conn, plan, ds)
     summary = _summary(plan, counts, t)
     shown = [g for g in plan.units if not getattr(summary, g).message]
     return summary, {d.key: {g: _one_way({h: k.categories[d.key] for h, k in counts.items()}, d, g, t)
@@ -339,40 +313,22 @@ def breakdowns(engine: sa.Engine, filters: Filters, metric_code: str, period: st
                dims: tuple[str, ...] = tuple(DIMENSIONS), threshold: int = dc.DEFAULT_THRESHOLD
                ) -> dict[str, dict[str, pl.DataFrame]]:
     """{dimension: {group: table}}: what breakdown() gives for each dimension and each group that may be shown,
-    counted in one pass per group. Raises CohortTooSmall when the cohort may not be shown."""
+    counted in one pass. Raises CohortTooSmall when the cohort may not be shown."""
     summary, tables = cohort_profile(engine, filters, metric_code, period, ref, dims, threshold)
     if summary.cohort.message:
         raise CohortTooSmall(summary.cohort.message)
     return tables
 
 
-def _cell_counts(engine: sa.Engine, plan: _Plan, group: str, dims: list[Dimension], t: int, jointly: bool = True
-                 ) -> dict[str, dict[tuple, int]]:
-    """Counts per group and category combination, after checking that the group may be shown.
-
-    The other group is counted by category too when both are protected as one table (jointly); otherwise only its
-    size matters (for the refusal) and it is counted as {(): size}. SQL groups by the columns of a subquery rather
-    than by the CASE expressions: with PostgreSQL's server-side parameters the CASE in SELECT and in GROUP BY would
-    carry different placeholders and not match."""
-    if group not in GROUPS:
-        raise ValueError(f"group must be one of {', '.join(GROUPS)}; got {str(group)[:40]!r}")
-    if group not in plan.units:
-        raise ValueError("there is no comparison group: the cohort covers every unit")
-    out, by_size = {}, set()
-    with engine.connect() as conn:
-        for g in plan.units:
-            if not jointly and g != group:
-                by_size.add(g)
-                out[g] = {(): conn.execute(sa.select(sa.func.count()).where(*_where(plan, g))).scalar_one()}
-                continue
-            inner = sa.select(*(d.expr.label(f"d{i}") for i, d in enumerate(dims))).where(*_where(plan, g)).subquery()
-            cols = list(inner.c)
-            out[g] = {tuple(r[:-1]): r[-1] for r in conn.execute(sa.select(*cols, sa.func.count()).group_by(*cols))}
-    known = set(product(*(d.categories for d in dims)))
-    if unexpected := {k for g, v in out.items() if g not in by_size for k in v} - known:   # loads validate codes
-        raise RuntimeError(f"categories missing from the dimension whitelist: {sorted(unexpected)}")
-    if message := _refusal(plan, {g: sum(v.values()) for g, v in out.items()}, t)[group]:
-        raise CohortTooSmall(message)
+def _cross_counts(conn: sa.Connection, plan: _Plan, d1: Dimension, d2: Dimension) -> dict[tuple[str, str], int]:
+    """The cohort's cases per (d1, d2) category pair. SQL groups by the columns of a subquery rather than by the CASE
+    expressions: with PostgreSQL's server-side parameters the CASE in SELECT and in GROUP BY would carry different
+    placeholders and not match."""
+    inner = (sa.select(d1.expr.label("d1"), d2.expr.label("d2")).where(*_where(plan, "cohort")).subquery())
+    out = {(a, b): n for a, b, n in conn.execute(sa.select(inner.c.d1, inner.c.d2, sa.func.count())
+                                                 .group_by(inner.c.d1, inner.c.d2))}
+    if unexpected := set(out) - set(product(d1.categories, d2.categories)):   # loads validate codes
+        raise OutOfStep(f"categories missing from the dimension whitelist: {sorted(unexpected)}")
     return out
 
 
@@ -400,11 +356,15 @@ def breakdown(engine: sa.Engine, filters: Filters, metric_code: str, period: str
     """One-way table: category, count, count_suppressed, share; every category in order, then "Total".
 
     With a comparison group, both groups are protected as one group x category table (see the module docstring).
-    Raises CohortTooSmall when the group may not be shown. For several dimensions, breakdowns() counts them all
-    in one pass."""
-    t, d = dc.check_threshold(threshold), _dimension(dim)
-    counts = _cell_counts(engine, _plan(filters, metric_code, period, ref), group, [d], t)
-    return _one_way({g: {k[0]: n for k, n in v.items()} for g, v in counts.items()}, d, group, t)
+    Raises CohortTooSmall when the group may not be shown. cohort_profile gives several dimensions at once."""
+    if group not in GROUPS:
+        raise ValueError(f"group must be one of {', '.join(GROUPS)}; got {str(group)[:40]!r}")
+    summary, tables = cohort_profile(engine, filters, metric_code, period, ref, (_dimension(dim).key,), threshold)
+    if getattr(summary, group) is None:
+        raise ValueError("there is no comparison group: the cohort covers every unit")
+    if message := getattr(summary, group).message:
+        raise CohortTooSmall(message)
+    return tables[dim][group]
 
 
 def cross_table(engine: sa.Engine, filters: Filters, metric_code: str, period: str | None, ref: Reference,
@@ -412,13 +372,19 @@ def cross_table(engine: sa.Engine, filters: Filters, metric_code: str, period: s
     """The cohort's two-way table, long format (dim1, dim2, count, count_suppressed) with "Total" margins.
 
     Columns are named by the dimension keys; every combination appears, zeros included. Cohort only: the comparison
-    would need a three-way protected table (its size is still counted, for the refusal). Raises CohortTooSmall
+    would need a three-way protected table (its size, for the refusal, is the headline's). Raises CohortTooSmall
     when the cohort may not be shown."""
     t, d1, d2 = dc.check_threshold(threshold), _dimension(dim1), _dimension(dim2)
     if d1.key == d2.key:
         raise ValueError(f"a cross-table needs two different dimensions; got {d1.key!r} twice")
     plan = _plan(filters, metric_code, period, ref)
-    counts = _cell_counts(engine, plan, "cohort", [d1, d2], t, jointly=False)["cohort"]
+    with engine.connect() as conn:
+        counts = _cross_counts(conn, plan, d1, d2)
+        sizes = {"cohort": sum(counts.values())}
+        if "comparison" in plan.units:
+            sizes["comparison"] = _headline(conn, plan, "comparison")[0]
+    if message := _refusal(plan, sizes, t)["cohort"]:
+        raise CohortTooSmall(message)
     cells = list(product(d1.categories, d2.categories))
     frame = pl.DataFrame({d1.key: [a for a, _ in cells], d2.key: [b for _, b in cells],
                           "count": [counts.get(k, 0) for k in cells]},

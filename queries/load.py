@@ -1,13 +1,13 @@
 """Loading extracts into the store: validate everything, then change the store in one transaction.
 
 A load either lands whole or leaves the store exactly as it was. Re-loading the same months for the same Area and
-force replaces them, so loads are idempotent. Case-derived monthly aggregates are rebuilt from the cases in the
-same transaction, so headlines and cohorts always reconcile.
+force replaces them, so loads are idempotent. Case-derived monthly aggregates, and the national population counts
+behind cohort comparisons (queries.populations), are brought up to date from the cases in the same transaction, so
+headlines and cohorts always reconcile.
 """
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,16 +15,16 @@ from pathlib import Path
 
 import polars as pl
 import sqlalchemy as sa
-from tqdm import tqdm
 
-from queries import schema as s
+from queries import populations, schema as s
+from queries.bulk import insert_frame
 from queries.audit import record
 from queries.measures import measures_by_basis
+from queries.metrics import unit_terms
 from queries.reference import Reference, load_reference
 from queries.validate import (CASE_COLUMNS, RETURN_COLUMNS, LoadError, Problem, read_extract, typed_cases,
                               typed_returns, validate_cases, validate_returns)
 
-CHUNK_ROWS = 20_000
 MONTHLY_SCHEMA = {"month": pl.String, "area_code": pl.String, "force_code": pl.String, "metric_code": pl.String,
                   "numerator": pl.Float64, "denominator": pl.Float64, "load_id": pl.Int64}
 
@@ -60,15 +60,21 @@ def ingest_cases(engine: sa.Engine, path: Path, *, reference: Reference | None =
     try:
         with engine.begin() as conn:
             load_id = _start_load(conn, "cases", path)
-            replaced = _delete_by_month(conn, s.cases, units, "referral_month")
-            _insert(conn, s.cases, frame.with_columns(pl.lit(load_id).alias("load_id")), progress, path.name)
             pairs = units.select("area_code", "force_code").unique().rows()
+            # Every case this load deletes or inserts has one of these units and referral months (a superset of
+            # its keys: cases under it that the load leaves alone are counted twice and cancel out).
+            keys = [*unit_terms(s.cases, pairs), s.cases.c.referral_month.in_(units["referral_month"].unique().sort()
+                                                                              .to_list())]
+            before = populations.count(conn, keys)
+            replaced = _delete_by_month(conn, s.cases, units, "referral_month")
+            insert_frame(conn, s.cases, frame.with_columns(pl.lit(load_id).alias("load_id")), progress, path.name)
             rebuild_case_aggregates(conn, pairs, load_id)
+            populations.apply_change(conn, before, populations.count(conn, keys))
             summary = _finish_load(conn, load_id, "cases", path, frame.height, replaced, actor,
                                    frame["referral_month"], t0)
     except sa.exc.IntegrityError:
         raise LoadError(path.name, _case_id_conflicts(engine, text.select("case_id", "_line"), units)) from None
-    refresh_statistics(engine, [s.cases, s.monthly])
+    refresh_statistics(engine, [s.cases, s.monthly, s.population_days, s.population_categories])
     return summary
 
 
@@ -86,7 +92,7 @@ def ingest_returns(engine: sa.Engine, path: Path, *, reference: Reference | None
         load_id = _start_load(conn, "returns", path)
         replaced = _delete_by_month(conn, s.monthly, frame.select("area_code", "force_code", "metric_code", "month")
                                     .unique(), "month")
-        _insert(conn, s.monthly, frame.with_columns(pl.lit(load_id).alias("load_id")), progress, path.name)
+        insert_frame(conn, s.monthly, frame.with_columns(pl.lit(load_id).alias("load_id")), progress, path.name)
         summary = _finish_load(conn, load_id, "returns", path, frame.height, replaced, actor, frame["month"], t0)
     refresh_statistics(engine, [s.monthly])
     return summary
@@ -121,7 +127,7 @@ def rebuild_case_aggregates(conn: sa.Connection, pairs: list[tuple[str, str]], l
                 den = r[f"{m.metric_code}__d"] if m.has_denominator else None
                 rows.append((r["month"], r["area_code"], r["force_code"], m.metric_code,
                              float(r[f"{m.metric_code}__n"] or 0), None if den is None else float(den), load_id))
-    _insert(conn, s.monthly, pl.DataFrame(rows, schema=MONTHLY_SCHEMA, orient="row"), False, "aggregates")
+    insert_frame(conn, s.monthly, pl.DataFrame(rows, schema=MONTHLY_SCHEMA, orient="row"), False, "aggregates")
     return len(rows)
 
 
@@ -136,17 +142,6 @@ def case_aggregate_query(basis: str, pairs: list[tuple[str, str]]) -> sa.Select:
             cols.append(m.denominator_sql().label(f"{m.metric_code}__d"))
     return (sa.select(*cols).where(*unit_terms(s.cases, pairs), month.is_not(None))
             .group_by(c.area_code, c.force_code, month))
-
-
-def unit_terms(table: sa.Table, pairs: list[tuple[str, str]]) -> list[sa.ColumnElement]:
-    """WHERE terms for exactly these (area, force) units.
-
-    The separate Area and force IN lists let SQLite use the (area_code, force_code, month) indexes, which it skips
-    for a row-value IN alone (a one-unit reload then scanned every case); the row-value IN keeps exactly the pairs.
-    """
-    return [table.c.area_code.in_(sorted({a for a, _ in pairs})),
-            table.c.force_code.in_(sorted({f for _, f in pairs})),
-            sa.tuple_(table.c.area_code, table.c.force_code).in_(pairs)]
 
 
 def _start_load(conn: sa.Connection, kind: str, path: Path) -> int:
@@ -176,41 +171,6 @@ def _delete_by_month(conn: sa.Connection, table: sa.Table, keys: pl.DataFrame, m
         months = part[month_col].to_list()
         deleted += conn.execute(sa.delete(table).where(*where, table.c[month_col].in_(months))).rowcount
     return deleted
-
-
-def _insert(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, progress: bool, label: str) -> None:
-    """Insert a frame's rows inside the caller's transaction, as plain tuples handed to the driver.
-
-    SQLAlchemy's per-row parameter handling was most of the load time at a million rows (docs/performance.md), so
-    rows go to the driver directly: PostgreSQL's COPY, elsewhere one INSERT run with executemany. Both share the
-    caller's transaction, so a failure anywhere still leaves the store as it was, and a refused row is raised as
-    SQLAlchemy's IntegrityError either way.
-    """
-    with tqdm(total=frame.height, unit="rows", desc=label, disable=not progress, file=sys.stderr,
-              leave=False) as bar:
-        if conn.dialect.name == "postgresql":
-            _copy(conn, table, frame, bar)
-            return
-        insert = sa.insert(table).compile(dialect=conn.dialect, column_keys=frame.columns)
-        for chunk in frame.select(insert.positiontup).iter_slices(CHUNK_ROWS):
-            conn.exec_driver_sql(str(insert), chunk.rows())
-            bar.update(chunk.height)
-
-
-def _copy(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, bar) -> None:
-    """PostgreSQL's COPY FROM STDIN; psycopg adapts each value as it would a query parameter."""
-    quote = conn.dialect.identifier_preparer
-    statement = (f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c) for c in frame.columns)}) "
-                 "FROM STDIN")
-    dbapi = conn.dialect.loaded_dbapi
-    try:
-        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
-            for chunk in frame.iter_slices(CHUNK_ROWS):
-                for row in chunk.iter_rows():
-                    copy.write_row(row)
-                bar.update(chunk.height)
-    except dbapi.Error as exc:
-        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi.Error, dialect=conn.dialect) from None
 
 
 def _case_id_conflicts(engine: sa.Engine, ids: pl.DataFrame, units: pl.DataFrame) -> list[Problem]:

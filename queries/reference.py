@@ -168,13 +168,21 @@ def read_reference_files(directory: Path = REFERENCE_DIR) -> dict[str, list[dict
     }
 
 
-def init_store(engine: sa.Engine, directory: Path = REFERENCE_DIR) -> dict[str, int]:
-    """Create the schema if missing and upsert the reference data, in one transaction. Safe to run again."""
+def init_store(engine: sa.Engine, directory: Path = REFERENCE_DIR, recount: bool = False) -> dict[str, int]:
+    """Create the schema if missing and upsert the reference data, in one transaction. Safe to run again.
+
+    The national population counts are counted from the cases when their table is new (a store made by an earlier
+    version) or when `recount` asks for it; otherwise loads keep them."""
+    from queries import populations   # here, not at the top: it needs queries.validate, which imports this module
+
     rows_by_table = read_reference_files(directory)
+    recount = recount or not sa.inspect(engine).has_table(s.population_days.name)
     s.metadata.create_all(engine)
     _upgrade_indexes(engine)
     counts = {}
     with engine.begin() as conn:
+        if recount:
+            populations.rebuild(conn)
         conn.execute(sa.delete(s.schema_info).where(s.schema_info.c.key == "schema_version"))
         conn.execute(sa.insert(s.schema_info), [{"key": "schema_version", "value": str(s.SCHEMA_VERSION)}])
         for table in s.REFERENCE_TABLES:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 4   # 2: users, user_areas and audit tables; 3: per-Area targets; 4: covering monthly index
+SCHEMA_VERSION = 5   # 2: users, user_areas and audit tables; 3: per-Area targets; 4: covering monthly index;
+                     # 5: national population counts
 # Indexes later versions replaced: dropped from existing stores by init_store.
 RETIRED_INDEXES = {"monthly": ("ix_monthly_metric_month",)}
 
@@ -136,6 +137,25 @@ monthly = sa.Table(
     sa.ForeignKeyConstraint(["area_code", "force_code"], ["area_forces.area_code", "area_forces.force_code"]),
     # Covering: headline sums (a measure over months, any units) read the index alone, never the table.
     sa.Index("ix_monthly_cover", "metric_code", "month", "area_code", "force_code", "numerator", "denominator"),
+)
+
+# National counts of each case population (queries.measures.POPULATIONS) per month, kept by every case load so a
+# cohort's comparison group is "national minus cohort" rather than a scan of every other case (queries.populations).
+population_days = sa.Table(
+    "population_days", metadata,
+    sa.Column("population", sa.String(40), primary_key=True),
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("days_to_decision", sa.Integer, primary_key=True, autoincrement=False),   # decided cases only
+    sa.Column("cases", sa.Integer, nullable=False),
+)
+
+population_categories = sa.Table(
+    "population_categories", metadata,
+    sa.Column("population", sa.String(40), primary_key=True),
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("dimension", sa.String(40), primary_key=True),   # queries.dimensions.DIMENSIONS
+    sa.Column("category", sa.String(20), primary_key=True),
+    sa.Column("cases", sa.Integer, nullable=False),
 )
 
 # Who may see what: a role, and for Area leads the Areas whose cohorts they may open.

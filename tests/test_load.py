@@ -30,7 +30,7 @@ def snapshot(engine) -> dict:
     """Everything a load may touch, so 'unchanged' can be asserted exactly."""
     with engine.connect() as conn:
         return {t.name: sorted(map(tuple, conn.execute(sa.select(t)).all()), key=repr)
-                for t in (s.cases, s.monthly, s.loads)}
+                for t in (s.cases, s.monthly, s.loads, s.population_days, s.population_categories)}
 
 
 def monthly(engine, metric, month=None):
@@ -166,12 +166,12 @@ def test_copy_path_stores_exactly_the_rows_of_the_insert_path(seeded_sqlite, see
 
 def test_refused_row_after_earlier_chunks_were_sent_leaves_store_unchanged(empty_store, tmp_path, monkeypatch):
     """A clash found after several chunks have already gone to the store (COPY streams them) rolls back whole."""
-    import queries.load as load
+    import queries.bulk as bulk
     engine = empty_store.engine
     header = list(CASE_COLUMNS)
     ingest_cases(engine, write_csv(tmp_path / "jan.csv", header, [case(1), case(2)]), max_month=MAX)
     before = snapshot(engine)
-    monkeypatch.setattr(load, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 2)
     rows = [case(i, referral_month="2023-03", decision_month="2023-06") for i in range(10, 19)]
     rows.append(case(2, referral_month="2023-03", decision_month="2023-06"))   # line 11: already stored in Jan
     with pytest.raises(LoadError) as err:
