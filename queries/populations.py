@@ -26,12 +26,12 @@ _DIMS = list(DIMENSIONS.values())
 
 
 def count(conn: sa.Connection, where: list[sa.ColumnElement]) -> Counts:
-    """Every population's tally per month over the cases matching `where`: one pass per population."""
+    """Every population's tally per month over the cases matching `where`: one pass per month basis."""
     out: Counts = {}
-    for p in POPULATIONS.values():
-        month = c.c[p.basis]
-        for m, t in tally(conn, [*where, month.is_not(None), p.condition], _DIMS, by=month).items():
-            out[(p.name, m)] = t
+    for basis in dict.fromkeys(p.basis for p in POPULATIONS.values()):
+        month = c.c[basis]
+        split = {p.name: p.condition for p in POPULATIONS.values() if p.basis == basis}
+        out.update(tally(conn, [*where, month.is_not(None)], _DIMS, by=month, split=split))
     return out
 
 
