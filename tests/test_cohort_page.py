@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
@@ -107,6 +108,25 @@ def test_cohort_link_carries_back(reference):
     assert link.href.startswith("/cohort?")
     assert q == {"area": ["WES"], "metric": ["charge_rate"], "period": ["2024-Q1"],
                  "back": ["/?area=WES&grain=quarter"]}
+
+
+@pytest.mark.parametrize("page, args, here", [
+    ("workstream", ("victims",), "/workstream/victims?area=WES&grain=quarter"),
+    ("spc_page", ("charge_rate",), "/spc/charge_rate?area=WES&grain=quarter"),
+    ("exceptions", (), "/exceptions?area=WES&grain=quarter"),
+])
+def test_see_the_cases_links_lead_back_to_the_page_they_are_on(seeded_sqlite, page, args, here):
+    """A cohort opened from a workstream, SPC or exceptions page offers Back to that page, as it was."""
+    import importlib
+    module = importlib.import_module(f"dashboard.pages.{page}")
+    filters = Filters(areas=("WES",), grain="quarter")
+    rendered = module.render(ctx_for(seeded_sqlite), *args, filters) if args else module.render(
+        ctx_for(seeded_sqlite), filters)
+    hrefs = re.findall(r'"href": "(/cohort\?[^"]+)"', text_of(rendered))
+    assert hrefs
+    for href in hrefs:
+        back = parse_qs(urlsplit(href).query)["back"]
+        assert back == [here] and cohort.safe_back(back[0], seeded_sqlite.ref) == here
 
 
 def test_navigation_goes_back_to_the_exact_view(reference):

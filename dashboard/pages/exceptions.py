@@ -8,7 +8,7 @@ from dashboard import ids
 from dashboard.assurance_parts import assurance_status, spc_link, variation_status
 from dashboard.context import Context
 from dashboard.format import fmt_value, month_label
-from dashboard.pages.common import cohort_link, empty_state, provisional_note
+from dashboard.pages.common import cohort_link, empty_state, provisional_note, query_string
 from queries.exceptions import BOTH, CONCERN, FAILING, GROUP_WORDS, MISSED, ExceptionItem, exceptions
 from queries.filters import Filters
 from queries.reference import Reference
@@ -68,7 +68,8 @@ def row(rank: int, item: ExceptionItem, ref: Reference, filters: Filters, last: 
     month = latest["period"]
     links = [html.Li(spc_link(m, here.with_(period_to=last)))]
     if m.source == "cases":
-        links.append(html.Li(cohort_link(m, here.with_(period_from=month, period_to=month), "See the cases")))
+        links.append(html.Li(cohort_link(m, here.with_(period_from=month, period_to=month), "See the cases",
+                                         back="/exceptions" + query_string(filters))))
     cells = [str(rank), m.name, ref.areas[item.area_code], reasons(item, latest), month_label(month),
              fmt_value(latest["value"], m.unit), fmt_value(m.target, m.unit) if m.target is not None else "none set",
              html.Ul(links, className="list-unstyled mb-0")]

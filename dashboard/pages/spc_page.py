@@ -109,7 +109,9 @@ def render(ctx: Context, metric_code: str, filters: Filters) -> list:
             html.Li(dcc.Link(f"{ws.name}: all measures",
                              href=f"/workstream/{ws.workstream_code}" + query_string(filters))),
             html.Li(cohort_link(metric, filters.with_(period_from=latest, period_to=latest),
-                                f"See the cases behind {month_label(latest)}")) if metric.source == "cases" else None,
+                                f"See the cases behind {month_label(latest)}",
+                                back=f"/spc/{metric_code}{query_string(filters)}"))
+            if metric.source == "cases" else None,
         ], className="download-list spc-links"),
         how_to_read(),
         provisional_note(ctx.months()[1]),

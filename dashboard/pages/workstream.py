@@ -103,7 +103,8 @@ def render(ctx: Context, code: str, filters: Filters) -> list:
             _pilot_vs_comparison(split.filter(pl.col("metric_code") == code_), m),
             effect_line(effects.get(code_), m, filters.with_(period_to=period[1])),
             html.P(cohort_link(m, filters.with_(period_from=period[0], period_to=period[1]),
-                               f"See the cases behind {m.name.lower()}")) if m.source == "cases" else None,
+                               f"See the cases behind {m.name.lower()}",
+                               back=f"/workstream/{code}{query_string(filters)}")) if m.source == "cases" else None,
         ], className="metric-section"))
     sections.append(effects_caveats(code))
     level = "force" if filters.forces or len(filters.areas) == 1 else "area"
