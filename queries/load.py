@@ -21,6 +21,7 @@ from queries import schema as s
 from queries.audit import record
 from queries.measures import measures_by_basis
 from queries.reference import Reference, load_reference
+from queries.rollups import rebuild_rollups
 from queries.validate import (CASE_COLUMNS, RETURN_COLUMNS, LoadError, Problem, read_extract, typed_cases,
                               typed_returns, validate_cases, validate_returns)
 
@@ -64,6 +65,7 @@ def ingest_cases(engine: sa.Engine, path: Path, *, reference: Reference | None =
             _insert(conn, s.cases, frame.with_columns(pl.lit(load_id).alias("load_id")), progress, path.name)
             pairs = units.select("area_code", "force_code").unique().rows()
             rebuild_case_aggregates(conn, pairs, load_id)
+            rebuild_rollups(conn)
             summary = _finish_load(conn, load_id, "cases", path, frame.height, replaced, actor,
                                    frame["referral_month"], t0)
     except sa.exc.IntegrityError:
@@ -87,6 +89,7 @@ def ingest_returns(engine: sa.Engine, path: Path, *, reference: Reference | None
         replaced = _delete_by_month(conn, s.monthly, frame.select("area_code", "force_code", "metric_code", "month")
                                     .unique(), "month")
         _insert(conn, s.monthly, frame.with_columns(pl.lit(load_id).alias("load_id")), progress, path.name)
+        rebuild_rollups(conn)
         summary = _finish_load(conn, load_id, "returns", path, frame.height, replaced, actor, frame["month"], t0)
     refresh_statistics(engine, [s.monthly])
     return summary
