@@ -51,7 +51,14 @@ def pilot_split_sums(*where: sa.ColumnElement) -> sa.Select:
 
 
 def rebuild_rollups(conn: sa.Connection) -> None:
-    """Replace both roll-ups with fresh sums of `monthly`, inside the caller's transaction."""
+    """Replace both roll-ups with fresh sums of `monthly`, inside the caller's transaction.
+
+    Rebuilds take turns: the schema version row is locked first (FOR UPDATE; SQLite has one writer anyway). Two
+    PostgreSQL loads at once would otherwise both delete the old rows, and the later one's inserts collide with
+    the rows the earlier one committed meanwhile. Waiting, the later one then sums what both loads wrote.
+    """
+    key = s.schema_info.c.key
+    conn.execute(sa.select(key).where(key == "schema_version").with_for_update())
     for table, query in ((s.national_monthly, national_sums()), (s.pilot_split_monthly, pilot_split_sums())):
         conn.execute(sa.delete(table))
         conn.execute(sa.insert(table).from_select([c.name for c in query.selected_columns], query))

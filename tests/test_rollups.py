@@ -3,6 +3,7 @@ and national views read them and get exactly the numbers monthly gives."""
 from __future__ import annotations
 
 import shutil
+import threading
 
 import polars as pl
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from queries.filters import Filters
 from queries.load import ingest_cases, ingest_returns
 from queries.metrics import monthly_sums
 from queries.reference import REFERENCE_DIR, init_store, load_reference
+from queries.rollups import rebuild_rollups
 from queries.tiles import headline_tiles
 from queries.trends import pilot_split_sums, trend_series
 from sample_data.generate import generate, write_extracts
@@ -138,3 +140,35 @@ def test_only_national_selections_read_the_rollups(seeded_sqlite):
     assert tables_read(Filters(areas=("SEA",))) == {"monthly"}
     assert tables_read(Filters(forces=("E23000031",))) == {"monthly"}
     assert tables_read(Filters(scope_areas=("SEA",))) == {"monthly"}
+
+
+def test_two_loads_rebuilding_at_once_both_succeed_and_the_last_one_wins(empty_store, tmp_path):
+    """The second rebuild waits for the first to commit, then replaces what it wrote (PostgreSQL would otherwise
+    refuse the second's rows as duplicates of the first's, committed after the second began deleting)."""
+    engine, ref = empty_store.engine, empty_store.ref
+    cases, _ = generate(ref, 1_000, 7, "2023-01", "2023-12")
+    case_path, _ = write_extracts(cases, cases.head(0), tmp_path)
+    ingest_cases(engine, case_path, reference=ref, max_month=MAX)
+    if empty_store.name == "sqlite":   # one writer at a time: nothing can interleave
+        return
+    first = engine.connect()
+    first.begin()
+    rebuild_rollups(first)
+    errors: list[BaseException] = []
+
+    def second():
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.update(s.monthly).values(numerator=s.monthly.c.numerator + 1))
+                rebuild_rollups(conn)
+        except BaseException as exc:   # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(timeout=1)   # it cannot finish while the first holds the roll-ups
+    first.commit()
+    first.close()
+    thread.join()
+    assert errors == []
+    assert_rollups_fresh(engine)

@@ -70,7 +70,8 @@ def test_spc_words_sit_beside_hidden_icons():
     icons = [a for tag, a in lines.elements if "spc-icon" in a.get("class", "")]
     assert [i["class"] for i in icons] == ["spc-icon spc-concern", "spc-icon spc-assurance spc-fail"]
     assert all(i["aria-hidden"] == "true" for i in icons)
-    assert Markup(status_html(NOT_ENOUGH_POINTS, None)).words == "Variation: not enough months for SPC limits (13 needed)"
+    too_short = Markup(status_html(NOT_ENOUGH_POINTS, None))
+    assert too_short.words == "Variation: not enough months for SPC limits (13 needed)"
 
 
 def test_every_overview_tile_is_one_html_block_and_few_components(seeded_sqlite):
