@@ -6,6 +6,7 @@ the Making Data Count colours with a dark ring for contrast.
 """
 from __future__ import annotations
 
+from html import escape
 from urllib.parse import urlencode
 
 from dash import dcc, html
@@ -35,20 +36,25 @@ def sentence(words: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+NO_LIMITS = "Variation: not enough months for SPC limits (13 needed)"
+
+
 def _icon(letter: str, classes: str) -> html.Span:
     return html.Span(letter, className=f"spc-icon {classes}", **{"aria-hidden": "true"})
+
+
+def variation_mark(words: str) -> tuple[str, str]:
+    """'special cause concern (low)' -> ('L', 'spc-concern'): the icon's letter and classes."""
+    if words.startswith("special cause "):
+        return "H" if words.endswith("(high)") else "L", f"spc-{words.split()[2]}"
+    return "~", "spc-common"
 
 
 def variation_status(words: str) -> html.P:
     """'special cause concern (low)' -> an orange circle marked L, and the words."""
     if words == NOT_ENOUGH_POINTS:
-        return html.P("Variation: not enough months for SPC limits (13 needed)", className="spc-status")
-    if words.startswith("special cause "):
-        kind = words.split()[2]
-        icon = _icon("H" if words.endswith("(high)") else "L", f"spc-{kind}")
-    else:
-        icon = _icon("~", "spc-common")
-    return html.P([icon, html.Span(sentence(words))], className="spc-status")
+        return html.P(NO_LIMITS, className="spc-status")
+    return html.P([_icon(*variation_mark(words)), html.Span(sentence(words))], className="spc-status")
 
 
 def assurance_status(words: str | None) -> html.P | None:
@@ -56,6 +62,19 @@ def assurance_status(words: str | None) -> html.P | None:
         return None
     letter, kind = ASSURANCE_ICONS[words]
     return html.P([_icon(letter, f"spc-assurance {kind}"), html.Span(sentence(words))], className="spc-status")
+
+
+def status_html(variation: str, assurance: str | None) -> str:
+    """variation_status and assurance_status as escaped HTML, the same markup, for a tile's one HTML block."""
+    def line(letter: str, classes: str, words: str) -> str:
+        return (f'<p class="spc-status"><span class="spc-icon {classes}" aria-hidden="true">{escape(letter)}</span>'
+                f"<span>{escape(sentence(words))}</span></p>")
+    out = f'<p class="spc-status">{escape(NO_LIMITS)}</p>' if variation == NOT_ENOUGH_POINTS \
+        else line(*variation_mark(variation), variation)
+    if assurance is not None:
+        letter, kind = ASSURANCE_ICONS[assurance]
+        out += line(letter, f"spc-assurance {kind}", assurance)
+    return out
 
 
 def spc_href(metric: Metric, filters: Filters) -> str:

@@ -22,6 +22,7 @@ words, and why):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 import sqlalchemy as sa
@@ -31,9 +32,10 @@ from queries.filters import Filters
 from queries.metrics import monthly_sums, rollup, suppress
 from queries.months import month_range
 from queries.reference import Metric, Reference
-from queries.spc import (COMMON_CAUSE, NOT_ENOUGH_POINTS, SPCSettings, assurance_icon, spc_table,
-                         variation_icon)
+from queries.spc import (COMMON_CAUSE, NOT_ENOUGH_POINTS, SPCSettings, assurance_of, spc_columns, spc_frame,
+                         variation_of)
 
+COLUMN_TYPES = {"icon": pl.String}   # `suppressed` is inferred, as it always was (Boolean; Null when empty)
 RULE_WORDS = {"outside_limits": "outside a process limit", "shift": "shift", "trend": "trend",
               "two_of_three": "two of three beyond two sigma"}
 
@@ -42,21 +44,26 @@ RULE_WORDS = {"outside_limits": "outside a process limit", "shift": "shift", "tr
 class MetricSPC:
     """One metric's XmR table for one selection, with the icons' words.
 
-    `table` is queries.spc.spc_table's output plus `suppressed` (the month was withheld: show [c]) and `icon`
-    (the variation icon's words for that point; empty for a gap).
+    `columns` are queries.spc.spc_columns' lists plus `suppressed` (the month was withheld: show [c]) and `icon`
+    (the variation icon's words for that point; empty for a gap). `table` is them as a frame, built only when a
+    page asks: the overview shows 17 tiles' icons and no table (docs/performance.md).
     """
     metric: Metric
-    table: pl.DataFrame
+    columns: dict[str, list]
     recalc_from: str | None
     target: float | None
     variation: str
     assurance: str | None
 
+    @cached_property
+    def table(self) -> pl.DataFrame:
+        return spc_frame(self.columns, COLUMN_TYPES)
+
     @property
     def latest(self) -> dict | None:
         """The last month with a value: the point the variation icon describes."""
-        seen = self.table.filter(pl.col("value").is_not_null())
-        return seen.row(-1, named=True) if seen.height else None
+        seen = [i for i, v in enumerate(self.columns["value"]) if v is not None]
+        return {name: values[seen[-1]] for name, values in self.columns.items()} if seen else None
 
 
 def covers(filters: Filters, area_code: str, force_code: str) -> bool:
@@ -98,15 +105,13 @@ def _spc_of(shown: dict[str, tuple], metric: Metric, months: list[str], recalc_f
     for every measure and each small polars operation costs more than the arithmetic (docs/performance.md)."""
     gap = (None, False)
     vals = [shown.get(m, gap)[0] for m in months]
-    table = spc_table(months, vals, direction=metric.direction, recalc_from=recalc_from,
-                      target=metric.target, settings=settings)
-    cols = table.select("value", "mean", "variation", "side").to_dict(as_series=False)
-    icons = [point_words(*point) for point in zip(cols["value"], cols["mean"], cols["variation"], cols["side"])]
-    table = table.with_columns(pl.Series("suppressed", [bool(shown.get(m, gap)[1]) for m in months]),
-                               pl.Series("icon", icons, dtype=pl.String))
+    cols = spc_columns(months, vals, direction=metric.direction, recalc_from=recalc_from, target=metric.target,
+                       settings=settings)
+    cols["suppressed"] = [bool(shown.get(m, gap)[1]) for m in months]
+    cols["icon"] = [point_words(*point) for point in zip(cols["value"], cols["mean"], cols["variation"], cols["side"])]
     inside = bool(months and recalc_from and months[0] < recalc_from <= months[-1])
-    return MetricSPC(metric, table, recalc_from if inside else None, metric.target,
-                     variation_icon(table, metric.direction), assurance_icon(table, metric.target, metric.direction))
+    return MetricSPC(metric, cols, recalc_from if inside else None, metric.target,
+                     variation_of(cols, metric.direction), assurance_of(cols, metric.target, metric.direction))
 
 
 def spc_months(values: pl.DataFrame, first: str | None, last: str) -> list[str]:

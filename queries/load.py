@@ -22,6 +22,7 @@ from queries.audit import record
 from queries.measures import measures_by_basis
 from queries.metrics import unit_terms
 from queries.reference import Reference, load_reference
+from queries.rollups import rebuild_rollups, take_turn
 from queries.validate import (CASE_COLUMNS, RETURN_COLUMNS, LoadError, Problem, read_extract, typed_cases,
                               typed_returns, validate_cases, validate_returns)
 
@@ -59,6 +60,7 @@ def ingest_cases(engine: sa.Engine, path: Path, *, reference: Reference | None =
     units = frame.select("area_code", "force_code", "referral_month").unique()
     try:
         with engine.begin() as conn:
+            take_turn(conn)   # before anything is read: the population counts change by difference
             load_id = _start_load(conn, "cases", path)
             pairs = units.select("area_code", "force_code").unique().rows()
             # Every case this load deletes or inserts has one of these units and referral months (a superset of
@@ -70,6 +72,7 @@ def ingest_cases(engine: sa.Engine, path: Path, *, reference: Reference | None =
             insert_frame(conn, s.cases, frame.with_columns(pl.lit(load_id).alias("load_id")), progress, path.name)
             rebuild_case_aggregates(conn, pairs, load_id)
             populations.apply_change(conn, before, populations.count(conn, keys))
+            rebuild_rollups(conn)
             summary = _finish_load(conn, load_id, "cases", path, frame.height, replaced, actor,
                                    frame["referral_month"], t0)
     except sa.exc.IntegrityError:
@@ -89,10 +92,12 @@ def ingest_returns(engine: sa.Engine, path: Path, *, reference: Reference | None
         raise LoadError(path.name, problems)
     frame = typed_returns(text)
     with engine.begin() as conn:
+        take_turn(conn)
         load_id = _start_load(conn, "returns", path)
         replaced = _delete_by_month(conn, s.monthly, frame.select("area_code", "force_code", "metric_code", "month")
                                     .unique(), "month")
         insert_frame(conn, s.monthly, frame.with_columns(pl.lit(load_id).alias("load_id")), progress, path.name)
+        rebuild_rollups(conn)
         summary = _finish_load(conn, load_id, "returns", path, frame.height, replaced, actor, frame["month"], t0)
     refresh_statistics(engine, [s.monthly])
     return summary

@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from queries import schema as s
+from queries.rollups import rebuild_rollups
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "sample_data" / "reference"
 
@@ -196,6 +197,8 @@ def init_store(engine: sa.Engine, directory: Path = REFERENCE_DIR, recount: bool
             existing = conn.execute(sa.select(*table.primary_key.columns)).all()
             for key in set(map(tuple, existing)) - keep:
                 conn.execute(sa.delete(table).where(sa.tuple_(*table.primary_key.columns) == key))
+        # The pilot split follows the pilot sites just written; a store from before the roll-ups gets them here.
+        rebuild_rollups(conn)
     return counts
 
 

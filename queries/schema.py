@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 SCHEMA_VERSION = 5   # 2: users, user_areas and audit tables; 3: per-Area targets; 4: covering monthly index;
-                     # 5: national population counts
+                     # 5: national roll-ups of monthly (queries/rollups.py) and population counts
 # Indexes later versions replaced: dropped from existing stores by init_store.
 RETIRED_INDEXES = {"monthly": ("ix_monthly_metric_month",)}
 
@@ -137,6 +137,25 @@ monthly = sa.Table(
     sa.ForeignKeyConstraint(["area_code", "force_code"], ["area_forces.area_code", "area_forces.force_code"]),
     # Covering: headline sums (a measure over months, any units) read the index alone, never the table.
     sa.Index("ix_monthly_cover", "metric_code", "month", "area_code", "force_code", "numerator", "denominator"),
+)
+
+# National sums of `monthly` per measure and month, whole and split into the measure's pilot sites (pilot = 1) and
+# the rest: kept by every load and init_store (queries/rollups.py) so national views read ~1,200 rows, not 54,000.
+national_monthly = sa.Table(
+    "national_monthly", metadata,
+    sa.Column("metric_code", sa.String(40), sa.ForeignKey("metrics.metric_code"), primary_key=True),
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("numerator", sa.Float, nullable=False),
+    sa.Column("denominator", sa.Float, nullable=True),
+)
+
+pilot_split_monthly = sa.Table(
+    "pilot_split_monthly", metadata,
+    sa.Column("metric_code", sa.String(40), sa.ForeignKey("metrics.metric_code"), primary_key=True),
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("pilot", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("numerator", sa.Float, nullable=False),
+    sa.Column("denominator", sa.Float, nullable=True),
 )
 
 # National counts of each case population (queries.measures.POPULATIONS) per month, kept by every case load so a

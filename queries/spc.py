@@ -241,6 +241,32 @@ def spc_table(
     `target` does not change the table (use `assurance_icon`); it is accepted and checked so
     callers can pass a metric's whole configuration in one place.
     """
+    columns = spc_columns(periods, values, direction=direction, recalc_from=recalc_from, target=target,
+                          settings=settings)
+    return spc_frame(columns)
+
+
+def spc_frame(columns: dict[str, list], dtypes: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+    """`spc_columns` as the table `spc_table` returns; a caller's own columns typed by `dtypes` or inferred."""
+    types = {**_SCHEMA, **(dtypes or {})}
+    # Typed Series, then one frame: much cheaper than letting the constructor infer and cast a dict.
+    return pl.DataFrame([pl.Series(name, values, dtype=types.get(name)) for name, values in columns.items()])
+
+
+def spc_columns(
+    periods: list[str],
+    values: list[float | None],
+    *,
+    direction: str = "up",
+    recalc_from: str | None = None,
+    target: float | None = None,
+    settings: SPCSettings = SPCSettings(),
+) -> dict[str, list]:
+    """`spc_table`'s columns as plain lists, in its column order.
+
+    For callers that need only the icons (the overview's tiles run this for every measure): building
+    a frame cost more than the rules themselves (docs/performance.md).
+    """
     _check_direction(direction)
     if len(periods) != len(values):
         raise ValueError("periods and values must be the same length")
@@ -271,8 +297,7 @@ def spc_table(
     out["period"] = list(periods)
     out["value"] = floats
     out["segment"] = segment
-    # Typed Series, then one frame: much cheaper than letting the constructor infer and cast a dict.
-    return pl.DataFrame([pl.Series(name, out[name], dtype=dtype) for name, dtype in _SCHEMA.items()])
+    return out
 
 
 def variation_icon(table: pl.DataFrame, direction: str) -> str:
@@ -281,16 +306,21 @@ def variation_icon(table: pl.DataFrame, direction: str) -> str:
     The classification is redone from the point's side and `direction`, so it always matches
     the direction the caller is displaying.
     """
+    return variation_of(table.select("value", "mean", "side").to_dict(as_series=False), direction)
+
+
+def variation_of(columns: dict[str, list], direction: str) -> str:
+    """`variation_icon` on `spc_columns` (at least value, mean and side)."""
     _check_direction(direction)
-    observed = table.filter(pl.col("value").is_not_null())
-    if observed.height == 0:
+    seen = [i for i, v in enumerate(columns["value"]) if v is not None]
+    if not seen:
         return NOT_ENOUGH_POINTS
-    last = observed.row(-1, named=True)
-    if last["mean"] is None:
+    mean, side = columns["mean"][seen[-1]], columns["side"][seen[-1]]
+    if mean is None:
         return NOT_ENOUGH_POINTS
-    if not last["side"]:
+    if not side:
         return COMMON_CAUSE
-    return f"special cause {_classify(last['side'], direction)} ({last['side']})"
+    return f"special cause {_classify(side, direction)} ({side})"
 
 
 def assurance_icon(table: pl.DataFrame, target: float | None, direction: str) -> str | None:
@@ -299,11 +329,15 @@ def assurance_icon(table: pl.DataFrame, target: float | None, direction: str) ->
     None when there is no target, the direction is neutral (nothing counts as passing), or the
     latest segment has too few points to have limits.
     """
+    return assurance_of(table.select("lower_limit", "upper_limit").to_dict(as_series=False), target, direction)
+
+
+def assurance_of(columns: dict[str, list], target: float | None, direction: str) -> str | None:
+    """`assurance_icon` on `spc_columns` (at least lower_limit and upper_limit)."""
     _check_direction(direction)
-    if target is None or math.isnan(target) or direction == "neutral" or table.height == 0:
+    if target is None or math.isnan(target) or direction == "neutral" or not columns["lower_limit"]:
         return None
-    last = table.row(-1, named=True)
-    lower, upper = last["lower_limit"], last["upper_limit"]
+    lower, upper = columns["lower_limit"][-1], columns["upper_limit"][-1]
     if lower is None or upper is None:
         return None
     if lower <= target <= upper:

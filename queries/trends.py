@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from queries.disclosure import DEFAULT_THRESHOLD
 from queries.filters import Filters
-from queries import schema as s
+from queries import rollups, schema as s
 from queries.metrics import monthly_sums, rollup, suppress, unit_condition
 from queries.reference import Reference
 
@@ -69,24 +69,26 @@ def trend_series(engine: sa.Engine, filters: Filters, metric_codes: list[str], r
 def pilot_split_sums(engine: sa.Engine, filters: Filters, metric_codes: list[str]) -> pl.DataFrame:
     """Monthly sums per metric for the pilot sites of the metric's workstream and for the other sites.
 
-    SQL does the split (monthly joined to the metric's workstream and its pilot sites), so two rows per month and
-    metric leave the store instead of one per force: at national scale fetching and relabelling ~16,000 force rows
-    in Python was most of a trend's cost (docs/performance.md). Columns as monthly_sums, plus `series`.
+    Two rows per month and metric leave the store instead of one per force (fetching and relabelling ~16,000
+    force rows was most of a trend's cost: docs/performance.md). A national selection reads the split the store
+    keeps (queries/rollups.py); anything narrower runs the same split over `monthly`. Columns as monthly_sums,
+    plus `series`, sorted by metric, series and month.
     """
-    m, k, p = s.monthly.c, s.metrics.c, s.pilot_sites.c
-    sites = sa.and_(p.workstream_code == k.workstream_code, p.area_code == m.area_code, p.force_code == m.force_code)
-    where = [m.metric_code.in_(list(metric_codes)), *unit_condition(filters)]
+    national = rollups.reads_rollups(filters)
+    m = (s.pilot_split_monthly if national else s.monthly).c
+    where = [m.metric_code.in_(list(metric_codes))]
     if filters.period_from:
         where.append(m.month >= filters.period_from)
     if filters.period_to:
         where.append(m.month <= filters.period_to)
-    query = (sa.select(m.month, p.workstream_code.label("pilot"), m.metric_code,
-                       sa.func.sum(m.numerator).label("numerator"), sa.func.sum(m.denominator).label("denominator"))
-             .select_from(s.monthly.join(s.metrics, k.metric_code == m.metric_code).outerjoin(s.pilot_sites, sites))
-             .where(*where).group_by(m.month, p.workstream_code, m.metric_code))
+    if national:
+        query = sa.select(m.metric_code, m.month, m.pilot, m.numerator, m.denominator).where(*where)
+    else:
+        query = rollups.pilot_split_sums(*where, *unit_condition(filters))
     with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    frame = pl.DataFrame(rows, schema={"month": pl.String, "pilot": pl.String, "metric_code": pl.String,
+        rows = conn.execute(query).cursor.fetchall()
+    frame = pl.DataFrame(rows, schema={"metric_code": pl.String, "month": pl.String, "pilot": pl.Int64,
                                        "numerator": pl.Float64, "denominator": pl.Float64}, orient="row")
-    series = pl.when(pl.col("pilot").is_not_null()).then(pl.lit(PILOT)).otherwise(pl.lit(COMPARISON))
-    return frame.select("month", series.alias("series"), "metric_code", "numerator", "denominator")
+    series = pl.when(pl.col("pilot") == 1).then(pl.lit(PILOT)).otherwise(pl.lit(COMPARISON))
+    return (frame.select("month", series.alias("series"), "metric_code", "numerator", "denominator")
+            .sort(["metric_code", "series", "month"]))

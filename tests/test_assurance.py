@@ -126,6 +126,8 @@ def test_tiles_carry_the_spc_page_result_from_their_one_query(seeded_sqlite):
         page = metric_spc(engine, filters, code, ref, "2024-12")
         assert tiles[code].spc.table.equals(page.table)
         assert (tiles[code].spc.variation, tiles[code].spc.assurance) == (page.variation, page.assurance)
+        seen = page.table.filter(pl.col("value").is_not_null())   # the latest point, read off the frame
+        assert tiles[code].spc.latest == seen.row(-1, named=True)
     assert tiles["referrals"].chart_filters == filters.with_(period_to="2024-12")
 
 

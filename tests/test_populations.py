@@ -149,3 +149,45 @@ def test_drifted_counts_are_refused_and_init_recount_repairs_them(copied, seeded
     assert main(["init", "--recount", "--database-url", url]) == 0
     assert cohort_summary(engine, Filters(), "charge_rate", "2024", seeded_sqlite.ref) == good
     assert kept(engine) == fresh(engine)
+
+
+def test_two_case_loads_at_once_keep_the_counts_exact(empty_store, tmp_path, monkeypatch):
+    """Loads change the counts by difference, so a load that starts while another is open must wait for it rather
+    than work from the counts as they were before either (on PostgreSQL the later one's rows would collide with
+    the earlier one's). The first load is held open just after changing the counts while the second starts."""
+    import threading
+    engine, ref = empty_store.engine, empty_store.ref
+    cases, returns = generate(ref, 3000, 11, "2023-01", "2024-06")
+    west = cases["area_code"].is_in(["WES", "SWE"])
+    paths = []
+    for name, part in (("west", cases.filter(west)), ("rest", cases.filter(~west))):
+        (tmp_path / name).mkdir()
+        paths.append(write_extracts(part, returns, tmp_path / name)[0])
+    held, release, errors = threading.Event(), threading.Event(), []
+    original = populations.apply_change
+
+    def apply_and_hold(conn, before, after):
+        changed = original(conn, before, after)
+        if not held.is_set():
+            held.set()
+            release.wait(timeout=10)
+        return changed
+    monkeypatch.setattr(populations, "apply_change", apply_and_hold)
+
+    def load(path):
+        try:
+            ingest_cases(engine, path, reference=ref, max_month="2024-12")
+        except BaseException as exc:   # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+    first = threading.Thread(target=load, args=(paths[0],))
+    first.start()
+    assert held.wait(timeout=30)
+    second = threading.Thread(target=load, args=(paths[1],))
+    second.start()
+    second.join(timeout=1.5)
+    waited = second.is_alive()   # it cannot finish while the first is open
+    release.set()
+    first.join()
+    second.join()
+    assert errors == [] and waited
+    assert kept(engine) == fresh(engine) != {}

@@ -12,7 +12,8 @@ from fractions import Fraction
 import polars as pl
 from hypothesis import example, given, settings as hyp_settings, strategies as st
 
-from queries.spc import COMMON_CAUSE, RULES, SPCSettings, spc_table
+from queries.spc import (COMMON_CAUSE, NOT_ENOUGH_POINTS, RULES, SPCSettings, assurance_icon, assurance_of,
+                         spc_columns, spc_table, variation_icon, variation_of)
 
 # --- the reference ------------------------------------------------------------------------
 
@@ -201,3 +202,49 @@ def test_same_table_as_the_fraction_reference(values, k, s, direction):
 def test_same_table_with_points_exactly_on_a_line(case, s, direction):
     values, k = case
     assert_same_table(values, k, s, direction)
+
+
+# --- the icons from plain lists (the overview's tiles) against the icons read off the frame ---------------------
+
+def _variation_from_frame(table, direction):
+    """The variation icon as it was read from the table before the list path existed."""
+    observed = table.filter(pl.col("value").is_not_null())
+    if observed.height == 0:
+        return NOT_ENOUGH_POINTS
+    last = observed.row(-1, named=True)
+    if last["mean"] is None:
+        return NOT_ENOUGH_POINTS
+    if not last["side"]:
+        return COMMON_CAUSE
+    kind = "neither" if direction == "neutral" else (
+        "improvement" if (last["side"] == "high") == (direction == "up") else "concern")
+    return f"special cause {kind} ({last['side']})"
+
+
+def _assurance_from_frame(table, target, direction):
+    if target is None or direction == "neutral" or table.height == 0:
+        return None
+    last = table.row(-1, named=True)
+    lower, upper = last["lower_limit"], last["upper_limit"]
+    if lower is None or upper is None:
+        return None
+    if lower <= target <= upper:
+        return "hit and miss"
+    passing = (lower > target) == (direction == "up")
+    return "consistently passing the target" if passing else "consistently failing the target"
+
+
+@hyp_settings(max_examples=200, deadline=None)
+@given(st.one_of(free, repetitive), st.integers(0, 40), settings_st, directions,
+       st.one_of(st.none(), small, rates, quarters))
+def test_the_list_path_gives_the_frame_and_icons_exactly(values, k, s, direction, target):
+    periods = months(len(values))
+    recalc_from = periods[k] if k < len(values) else None
+    columns = spc_columns(periods, values, direction=direction, recalc_from=recalc_from, settings=s)
+    table = reference_table(periods, values, direction=direction, recalc_from=recalc_from, settings=s)
+    assert list(columns) == table.columns
+    assert repr(columns) == repr(table.to_dict(as_series=False))
+    assert variation_of(columns, direction) == _variation_from_frame(table, direction) \
+        == variation_icon(table, direction)
+    assert assurance_of(columns, target, direction) == _assurance_from_frame(table, target, direction) \
+        == assurance_icon(table, target, direction)
