@@ -111,12 +111,14 @@ def test_cohort_link_carries_back(reference):
 
 
 @pytest.mark.parametrize("page, args, here", [
+    ("overview", (), "/?area=WES&grain=quarter"),
     ("workstream", ("victims",), "/workstream/victims?area=WES&grain=quarter"),
     ("spc_page", ("charge_rate",), "/spc/charge_rate?area=WES&grain=quarter"),
     ("exceptions", (), "/exceptions?area=WES&grain=quarter"),
 ])
 def test_see_the_cases_links_lead_back_to_the_page_they_are_on(seeded_sqlite, page, args, here):
-    """A cohort opened from a workstream, SPC or exceptions page offers Back to that page, as it was."""
+    """A cohort opened from the overview, a workstream, SPC or exceptions page offers Back to that page, as it
+    was (a tile's link carries the tile's own period, which is not the overview's)."""
     import importlib
     module = importlib.import_module(f"dashboard.pages.{page}")
     filters = Filters(areas=("WES",), grain="quarter")

@@ -66,9 +66,10 @@ def comparison_html(c: Comparison, metric: Metric) -> str:
             f'<span class="{tone}">{escape(words)}</span>{escape(size)} vs {escape(c.label)}</p>')
 
 
-def tile_card(tile: Tile, tile_id: str) -> html.Div:
+def tile_card(tile: Tile, tile_id: str, back: str | None = None) -> html.Div:
     """A measure's tile. The comparisons, target and SPC words are one block of escaped HTML, as the tables are:
-    the browser's renderer pays per component, and they were 14 of a tile's 22 (17 tiles on the overview)."""
+    the browser's renderer pays per component, and they were 14 of a tile's 22 (17 tiles on the overview).
+    `back`: the address of the page the tile is on, for the cohort page's Back link."""
     m = tile.metric
     details = comparison_html(tile.year_earlier, m) + comparison_html(tile.baseline, m)
     if m.target is not None:
@@ -82,7 +83,7 @@ def tile_card(tile: Tile, tile_id: str) -> html.Div:
         dcc.Markdown(details, dangerously_allow_html=True, className="tile-details"),
         html.P([definition_link(m, "What this measures"),
                 spc_link(m, tile.chart_filters or tile.filters) if tile.spc else None,
-                cohort_link(m, tile.filters, "See the cases") if m.source == "cases" else None],
+                cohort_link(m, tile.filters, "See the cases", back=back) if m.source == "cases" else None],
                className="tile-links"),
     ], id=tile_id, className="tile")
 

@@ -52,7 +52,8 @@ def render(ctx: Context, filters: Filters) -> tuple[list, str]:
         panels.append(html.Section([
             html.H2(dcc.Link(w.name, href=f"/workstream/{w.workstream_code}{query_string(filters)}"),
                     className="panel-title"),
-            html.Div([tile_card(tiles[m.metric_code], ids.tile(m.metric_code)) for m in metrics],
+            html.Div([tile_card(tiles[m.metric_code], ids.tile(m.metric_code), back="/" + query_string(filters))
+                      for m in metrics],
                      className="tiles"),
             html.H3(f"Trend: {lead_metric.name}", className="chart-title"),
             trend_block(ids.chart(w.workstream_code), lead_series, lead_metric, filters.grain,
