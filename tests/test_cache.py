@@ -49,7 +49,7 @@ def call(app, output: str, search: str = "", pathname: str = "/") -> str:
 @pytest.fixture
 def computed(monkeypatch) -> dict[str, int]:
     """How many times each page's queries really ran (a cache hit runs none)."""
-    counts = {"overview": 0, "workstream": 0}
+    counts = {"overview": 0, "workstream": 0, "effects": 0}
 
     def counting(module, name, key):
         real = getattr(module, name)
@@ -59,7 +59,8 @@ def computed(monkeypatch) -> dict[str, int]:
             return real(*args, **kwargs)
         monkeypatch.setattr(module, name, wrapper)
     counting(overview, "headline_tiles", "overview")
-    counting(workstream, "pilot_effects", "workstream")
+    counting(workstream, "trend_series", "workstream")   # twice a computed page
+    counting(workstream, "pilot_effects", "effects")
     return counts
 
 
@@ -123,10 +124,22 @@ def test_workstream_page_is_cached_too(seeded_sqlite, computed):
     uncached = create_app(Settings(database_url=seeded_sqlite.url, cache_type="null"))
     page = call(app, WORKSTREAM_OUTPUT, "?area=WMD", "/workstream/victims")
     assert call(app, WORKSTREAM_OUTPUT, "?area=WMD", "/workstream/victims") == page
-    assert computed["workstream"] == 1
+    assert computed["workstream"] == 2
     assert call(uncached, WORKSTREAM_OUTPUT, "?area=WMD", "/workstream/victims") == page
     call(app, WORKSTREAM_OUTPUT, "?area=WMD", "/workstream/people")
-    assert computed["workstream"] == 3
+    assert computed["workstream"] == 6
+
+
+def test_pilot_effects_are_estimated_once_per_workstream_whatever_the_filters(seeded_sqlite, computed):
+    """The estimates use every unit and month, so a new filter state reuses them; a new workstream does not."""
+    app = create_app(Settings(database_url=seeded_sqlite.url))
+    call(app, WORKSTREAM_OUTPUT, "?area=WMD", "/workstream/victims")
+    other = call(app, WORKSTREAM_OUTPUT, "?area=NEA&grain=quarter", "/workstream/victims")
+    assert computed["workstream"] == 4 and computed["effects"] == 1
+    fresh = create_app(Settings(database_url=seeded_sqlite.url, cache_type="null"))
+    assert call(fresh, WORKSTREAM_OUTPUT, "?area=NEA&grain=quarter", "/workstream/victims") == other
+    call(app, WORKSTREAM_OUTPUT, "", "/workstream/people")
+    assert computed["effects"] == 3   # the uncached app's, then the new workstream's
 
 
 def test_cache_off_computes_every_time(seeded_sqlite, computed):

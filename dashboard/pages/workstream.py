@@ -67,13 +67,15 @@ def render(ctx: Context, code: str, filters: Filters) -> list:
         return [empty_state("No data has been loaded yet.")]
     metrics = ref.metrics_of(code)
     codes = [m.metric_code for m in metrics]
-    series, national, split, effect_list = cached(ctx, f"workstream/{code}", filters, lambda: (
+    series, national, split = cached(ctx, f"workstream/{code}", filters, lambda: (
         trend_series(ctx.engine, filters.with_(period_to=period[1]), codes, ref, filters.grain, ctx.threshold),
         metric_values(ctx.engine, Filters(period_from=period[0], period_to=period[1]), codes, ref,
                       grain="period", threshold=ctx.threshold),
         trend_series(ctx.engine, Filters(period_from=period[0], period_to=period[1]), codes, ref, "period",
-                     ctx.threshold, history=False),
-        pilot_effects(ctx.engine, ref, codes)), period)
+                     ctx.threshold, history=False)), period)
+    # The estimates use every unit and month whatever the filters: one entry per workstream and data version, not
+    # one per filter state (they were half of a workstream's cache miss: docs/performance.md).
+    effect_list = cached(ctx, f"effects/{code}", Filters(), lambda: pilot_effects(ctx.engine, ref, codes))
     markers = start_markers(ref, code, filters)
     effects = {e.metric_code: e for e in effect_list}
     sections = [provisional_note(ctx.months()[1]),
