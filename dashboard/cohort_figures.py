@@ -3,14 +3,16 @@
 Frames come from queries.cohorts (breakdown, cross_table), already protected: a suppressed count is null and
 flagged. Charts never draw a suppressed value: the bar (or heat-map cell) is absent and a "[c]" label sits in its
 place. Every chart has a table alternative built from the same frame, with the same symbols.
+
+Figures are plain dicts, as in dashboard.figures and for the same reason: plotly's validation of nine bar charts
+was most of a cohort page's render (about 20 ms a chart at national scale).
 """
 from __future__ import annotations
 
 import polars as pl
-import plotly.graph_objects as go
 from dash import html
 
-from dashboard.figures import FONT, MUTED, SERIES_STYLE, TEXT, empty_figure
+from dashboard.figures import FONT, MUTED, SERIES_STYLE, TEXT, Figure, empty_figure, plain_template
 from dashboard.format import fmt_value
 from queries.cohorts import CohortSummary, GroupSummary
 from queries.disclosure import NOT_AVAILABLE, SUPPRESSED, TOTAL
@@ -36,7 +38,7 @@ def category_label(code: str) -> str:
 
 
 def _layout(height: int) -> dict:
-    return dict(template="none", height=height, font=FONT, plot_bgcolor="white", paper_bgcolor="white",
+    return dict(template=plain_template(), height=height, font=FONT, plot_bgcolor="white", paper_bgcolor="white",
                 hovermode="closest", margin=dict(l=8, r=56, t=36, b=36))
 
 
@@ -45,7 +47,7 @@ def share_hidden(row: dict) -> bool:
     return bool(row["count_suppressed"]) or row["share"] is None
 
 
-def breakdown_figure(groups: list[tuple[str, pl.DataFrame]], categories: list[str]) -> go.Figure:
+def breakdown_figure(groups: list[tuple[str, pl.DataFrame]], categories: list[str]) -> Figure:
     """Horizontal bars: each category's share of its group, the groups side by side, first category on top.
 
     Shares, not counts, because the comparison group is usually many times the cohort's size."""
@@ -54,7 +56,8 @@ def breakdown_figure(groups: list[tuple[str, pl.DataFrame]], categories: list[st
     n = len(groups)
     width = GROUP_WIDTH / n
     labels = [category_label(c) for c in categories]
-    fig = go.Figure(layout=_layout(max(180, BAR_ROW * n * len(categories) + 90)))
+    layout = _layout(max(180, BAR_ROW * n * len(categories) + 90))
+    data, notes = [], []
     for i, (name, table) in enumerate(groups):
         rows = {r["category"]: r for r in table.iter_rows(named=True)}
         style = SERIES_STYLE[i % len(SERIES_STYLE)]
@@ -62,8 +65,8 @@ def breakdown_figure(groups: list[tuple[str, pl.DataFrame]], categories: list[st
         shares = [None if h else rows[c]["share"] for c, h in zip(categories, hidden)]
         text = ["" if h else fmt_value(s, "rate") for s, h in zip(shares, hidden)]
         counts = [fmt_value(rows[c]["count"], "count", rows[c]["count_suppressed"]) for c in categories]
-        fig.add_trace(go.Bar(
-            x=shares, y=list(range(len(categories))), orientation="h", name=name, width=width,
+        data.append(dict(
+            type="bar", x=shares, y=list(range(len(categories))), orientation="h", name=name, width=width,
             offset=-GROUP_WIDTH / 2 + i * width, text=text, textposition="outside", cliponaxis=False,
             textfont=dict(color=TEXT), customdata=counts,
             marker=dict(color=style["color"], line=dict(color=TEXT, width=0.5),
@@ -71,21 +74,23 @@ def breakdown_figure(groups: list[tuple[str, pl.DataFrame]], categories: list[st
                                      solidity=0.3)),
             hovertemplate=f"{name}, %{{hovertext}}: %{{text}} (%{{customdata}} cases)<extra></extra>",
             hovertext=labels))
-        for j, h in enumerate(hidden):
-            if h:   # the bar is absent: say why where it would have been
-                fig.add_annotation(x=0, y=j - GROUP_WIDTH / 2 + (i + 0.5) * width, text=SUPPRESSED,
-                                   showarrow=False, xanchor="left", font=dict(color=TEXT, size=12))
-    fig.update_layout(barmode="overlay", showlegend=n > 1, margin=dict(t=56 if n > 1 else 16),
-                      legend=dict(orientation="h", x=0, y=1.02, xanchor="left", yanchor="bottom",
-                                  font=dict(size=12)))
-    fig.update_xaxes(tickformat=".0%", rangemode="tozero", showgrid=True, gridcolor="#DDDDDD", linecolor=MUTED,
-                     zeroline=False)
-    fig.update_yaxes(tickvals=list(range(len(categories))), ticktext=labels, range=[len(categories) - 0.5, -0.5],
-                     showgrid=False, automargin=True, ticks="", linecolor=MUTED)   # first category on top
-    return fig
+        notes += [dict(x=0, y=j - GROUP_WIDTH / 2 + (i + 0.5) * width, text=SUPPRESSED, showarrow=False,
+                       xanchor="left", font=dict(color=TEXT, size=12))
+                  for j, h in enumerate(hidden) if h]   # the bar is absent: say why where it would have been
+    if notes:
+        layout["annotations"] = notes
+    layout["margin"]["t"] = 56 if n > 1 else 16
+    layout.update(barmode="overlay", showlegend=n > 1,
+                  legend=dict(orientation="h", x=0, y=1.02, xanchor="left", yanchor="bottom", font=dict(size=12)),
+                  xaxis=dict(tickformat=".0%", rangemode="tozero", showgrid=True, gridcolor="#DDDDDD",
+                             linecolor=MUTED, zeroline=False),
+                  yaxis=dict(tickvals=list(range(len(categories))), ticktext=labels,
+                             range=[len(categories) - 0.5, -0.5],   # first category on top
+                             showgrid=False, automargin=True, ticks="", linecolor=MUTED))
+    return {"data": data, "layout": layout}
 
 
-def cross_figure(table: pl.DataFrame, dim1: str, dim2: str, label1: str, label2: str) -> go.Figure:
+def cross_figure(table: pl.DataFrame, dim1: str, dim2: str, label1: str, label2: str) -> Figure:
     """A heat map of the cohort's counts, one cell per pair of categories, each labelled with its count.
 
     Totals stay in the table: on the same colour scale they would wash out every other cell."""
@@ -97,19 +102,19 @@ def cross_figure(table: pl.DataFrame, dim1: str, dim2: str, label1: str, label2:
     cell = {(a, b): (n, s) for a, b, n, s in inner.select(dim1, dim2, "count", "count_suppressed").iter_rows()}
     z = [[cell[(a, b)][0] for b in cols] for a in rows]
     text = [["" if cell[(a, b)][1] else fmt_value(cell[(a, b)][0], "count") for b in cols] for a in rows]
-    fig = go.Figure(layout=_layout(max(200, 34 * len(rows) + 120)))
-    fig.add_trace(go.Heatmap(
-        z=z, x=[category_label(b) for b in cols], y=[category_label(a) for a in rows], text=text,
-        texttemplate="%{text}", textfont=dict(color=TEXT, size=12), colorscale=HEAT_SCALE, showscale=False,
-        xgap=2, ygap=2, hoverongaps=False,
-        hovertemplate=f"{label1}: %{{y}}<br>{label2}: %{{x}}<br>%{{text}} cases<extra></extra>"))
-    for i, a in enumerate(rows):   # a suppressed cell is a gap: label it where it would be
-        for j, b in enumerate(cols):
-            if cell[(a, b)][1]:
-                fig.add_annotation(x=j, y=i, text=SUPPRESSED, showarrow=False, font=dict(color=TEXT, size=12))
-    fig.update_xaxes(side="top", title=dict(text=label2, standoff=4), showgrid=False, automargin=True)
-    fig.update_yaxes(title=dict(text=label1), autorange="reversed", showgrid=False, automargin=True)
-    return fig
+    layout = _layout(max(200, 34 * len(rows) + 120))
+    heat = dict(type="heatmap", z=z, x=[category_label(b) for b in cols], y=[category_label(a) for a in rows],
+                text=text, texttemplate="%{text}", textfont=dict(color=TEXT, size=12), colorscale=HEAT_SCALE,
+                showscale=False, xgap=2, ygap=2, hoverongaps=False,
+                hovertemplate=f"{label1}: %{{y}}<br>{label2}: %{{x}}<br>%{{text}} cases<extra></extra>")
+    notes = [dict(x=j, y=i, text=SUPPRESSED, showarrow=False, font=dict(color=TEXT, size=12))
+             for i, a in enumerate(rows) for j, b in enumerate(cols)
+             if cell[(a, b)][1]]   # a suppressed cell is a gap: label it where it would be
+    if notes:
+        layout["annotations"] = notes
+    layout.update(xaxis=dict(side="top", title=dict(text=label2, standoff=4), showgrid=False, automargin=True),
+                  yaxis=dict(title=dict(text=label1), autorange="reversed", showgrid=False, automargin=True))
+    return {"data": [heat], "layout": layout}
 
 
 # ---------------------------------------------------------------- cards and words

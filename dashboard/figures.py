@@ -38,13 +38,13 @@ def _template_json() -> str:
     return json.dumps(go.Figure(layout=dict(template="none")).to_plotly_json()["layout"]["template"])
 
 
-def _template() -> dict:
+def plain_template() -> dict:
     """The "none" template as go.Figure expands the name (plotly.js knows no template names); a fresh copy."""
     return json.loads(_template_json())
 
 
 def base_layout(height: int) -> dict:
-    return dict(template=_template(), height=height, font=FONT, margin=dict(l=56, r=120, t=28, b=40),
+    return dict(template=plain_template(), height=height, font=FONT, margin=dict(l=56, r=120, t=28, b=40),
                 plot_bgcolor="white", paper_bgcolor="white", showlegend=False, hovermode="x unified",
                 xaxis=dict(showgrid=False, linecolor=MUTED, ticks="outside", tickcolor=MUTED),
                 yaxis=dict(gridcolor="#DDDDDD", zeroline=False, linecolor=MUTED, rangemode="tozero"))

@@ -327,12 +327,14 @@ def test_breakdown_figure_never_draws_a_suppressed_bar():
     groups = [("Selection", frame([None, None, 40, 50], [True, True, False, False])),
               ("Rest", frame([300, 0, 200, 500], [False, False, False, False]))]
     fig = breakdown_figure(groups, ["a", "b", "c"])
-    assert fig.data[0].x == (None, None, 0.8) and fig.data[1].x == (0.6, 0.0, 0.4)
-    labels = [a for a in fig.layout.annotations if a.text == "[c]"]
-    assert len(labels) == 2 and all(a.x == 0 for a in labels)
+    data, layout = fig["data"], fig["layout"]
+    assert data[0]["x"] == [None, None, 0.8] and data[1]["x"] == [0.6, 0.0, 0.4]
+    labels = [a for a in layout["annotations"] if a["text"] == "[c]"]
+    assert len(labels) == 2 and all(a["x"] == 0 for a in labels)
     # each [c] sits where its own bar would be: the first group's slot of rows 0 and 1
-    assert sorted(a.y for a in labels) == pytest.approx([-0.2, 0.8])
-    assert "[c]" not in "".join(t for t in fig.data[0].text)
+    assert sorted(a["y"] for a in labels) == pytest.approx([-0.2, 0.8])
+    assert "[c]" not in "".join(t for t in data[0]["text"])
+    assert_plotly_accepts_unchanged(fig)
 
 
 def test_cross_figure_leaves_suppressed_cells_empty_and_labelled():
@@ -341,8 +343,27 @@ def test_cross_figure_leaves_suppressed_cells_empty_and_labelled():
                           "count": [None, 20, None, None, 30, None, 12, 50, 62],
                           "count_suppressed": [True, False, True, True, False, True, False, False, False]})
     fig = cross_figure(table, "r", "c", "Row", "Col")
-    assert [list(row) for row in fig.data[0].z] == [[None, 20], [None, 30]]
-    assert [(a.x, a.y) for a in fig.layout.annotations if a.text == "[c]"] == [(0, 0), (0, 1)]
+    assert fig["data"][0]["z"] == [[None, 20], [None, 30]]
+    assert [(a["x"], a["y"]) for a in fig["layout"]["annotations"] if a["text"] == "[c]"] == [(0, 0), (0, 1)]
+    assert_plotly_accepts_unchanged(fig)
+
+
+def assert_plotly_accepts_unchanged(figure: dict) -> None:
+    """The builders skip plotly's validation for speed: validating their output must accept it and change
+    nothing, so the browser draws what go.Figure would have sent."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+    assert isinstance(figure, dict)
+    assert json.loads(pio.to_json(go.Figure(figure))) == json.loads(pio.to_json(figure))
+
+
+def test_one_group_bars_and_empty_figures_are_valid_too():
+    one = breakdown_figure([("Selection", frame([5, 15, 30, 50], [False, False, False, False]))], ["a", "b", "c"])
+    assert one["layout"]["showlegend"] is False and "annotations" not in one["layout"]
+    assert_plotly_accepts_unchanged(one)
+    assert_plotly_accepts_unchanged(breakdown_figure([], ["a"]))
+    assert_plotly_accepts_unchanged(cross_figure(pl.DataFrame({"r": [TOTAL], "c": [TOTAL], "count": [0],
+                                                               "count_suppressed": [False]}), "r", "c", "R", "C"))
 
 
 # ---------------------------------------------------------------- /export/cohort.csv
