@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from dashboard import create_app, ids
+from dashboard import cohort_address, create_app, ids
 from dashboard.cohort_exports import COLUMNS, csv_text
 from dashboard.cohort_figures import breakdown_figure, category_label, cross_figure
 from dashboard.context import Context
@@ -75,19 +75,19 @@ def test_registered_with_its_own_breadcrumb_and_no_filter_bar():
 
 
 def test_parse_request(reference):
-    ok = cohort.parse_request({"metric": ["charge_rate"], "period": ["2024-Q2"], "by": ["decision,victim_sex"],
+    ok = cohort_address.parse_request({"metric": ["charge_rate"], "period": ["2024-Q2"], "by": ["decision,victim_sex"],
                                "back": ["/workstream/early_advice?area=WES"]}, reference)
     assert (ok.metric.metric_code, ok.period, ok.by, ok.back, ok.problem) == (
         "charge_rate", "2024-Q2", ("decision", "victim_sex"), "/workstream/early_advice?area=WES", None)
-    assert cohort.parse_request({"metric": ["charge_rate"]}, reference).by == cohort.DEFAULT_BY
+    assert cohort_address.parse_request({"metric": ["charge_rate"]}, reference).by == cohort_address.DEFAULT_BY
     for query, words in [({}, "No measure"), ({"metric": ["nope<b>"]}, "'nope<b>'"),
                          ({"metric": ["joint_training_sessions"]}, "aggregate returns"),
                          ({"metric": ["charge_rate", "referrals"]}, "one measure"),
                          ({"metric": ["charge_rate"], "period": ["2024-13"]}, "'2024-13' is not a month"),
                          ({"metric": ["charge_rate"], "period": ["2024", "2023"]}, "one period")]:
-        assert words in cohort.parse_request(query, reference).problem
-    forgiven = cohort.parse_request({"metric": ["charge_rate"], "by": ["case_id"]}, reference)
-    assert forgiven.problem is None and forgiven.by == cohort.DEFAULT_BY and "case_id" in forgiven.note
+        assert words in cohort_address.parse_request(query, reference).problem
+    forgiven = cohort_address.parse_request({"metric": ["charge_rate"], "by": ["case_id"]}, reference)
+    assert forgiven.problem is None and forgiven.by == cohort_address.DEFAULT_BY and "case_id" in forgiven.note
 
 
 @pytest.mark.parametrize("back, kept", [
@@ -98,7 +98,7 @@ def test_parse_request(reference):
     ("/?a=1#x", False), ("/ x", False), ("/" + "a" * 2000, False), (None, False), (["/"], False),
 ])
 def test_back_is_only_ever_this_apps_own_view(reference, back, kept):
-    assert cohort.safe_back(back, reference) == (back if kept else None)
+    assert cohort_address.safe_back(back, reference) == (back if kept else None)
 
 
 def test_cohort_link_carries_back(reference):
@@ -128,21 +128,21 @@ def test_see_the_cases_links_lead_back_to_the_page_they_are_on(seeded_sqlite, pa
     assert hrefs
     for href in hrefs:
         back = parse_qs(urlsplit(href).query)["back"]
-        assert back == [here] and cohort.safe_back(back[0], seeded_sqlite.ref) == here
+        assert back == [here] and cohort_address.safe_back(back[0], seeded_sqlite.ref) == here
 
 
 def test_navigation_goes_back_to_the_exact_view(reference):
-    req = cohort.parse_request({"metric": ["charge_rate"], "back": ["/workstream/early_advice?grain=quarter&area=WES"]},
+    req = cohort_address.parse_request({"metric": ["charge_rate"], "back": ["/workstream/early_advice?grain=quarter&area=WES"]},
                                reference)
-    nav = text_of(cohort.navigation(reference, Filters(areas=("WES",), period_from="2024-01"), req))
+    nav = text_of(cohort_address.navigation(reference, Filters(areas=("WES",), period_from="2024-01"), req))
     assert '"href": "/workstream/early_advice?grain=quarter&area=WES"' in nav
     assert "Back to Closer partnership on investigations" in nav and '"aria-current": "page"' in nav
     assert '"href": "/?grain=quarter&area=WES"' in nav    # the breadcrumb keeps the view's own query too
-    plain = text_of(cohort.navigation(reference, Filters(areas=("WES",)), cohort.parse_request(
+    plain = text_of(cohort_address.navigation(reference, Filters(areas=("WES",)), cohort_address.parse_request(
         {"metric": ["charge_rate"]}, reference)))
     assert '"href": "/?area=WES"' in plain and "Back to overview" in plain
-    spc = cohort.parse_request({"metric": ["charge_rate"], "back": ["/spc/charge_rate?area=WES"]}, reference)
-    assert "Back to previous page" in text_of(cohort.navigation(reference, Filters(), spc))
+    spc = cohort_address.parse_request({"metric": ["charge_rate"], "back": ["/spc/charge_rate?area=WES"]}, reference)
+    assert "Back to previous page" in text_of(cohort_address.navigation(reference, Filters(), spc))
 
 
 @pytest.mark.parametrize("x, grain, period", [
@@ -151,7 +151,7 @@ def test_navigation_goes_back_to_the_exact_view(reference):
     ("2024-01-01", "year", "2024"), ("2024-13-01", "month", None), ("x", "month", None), (None, "month", None),
 ])
 def test_period_at(x, grain, period):
-    assert cohort.period_at(x, grain) == period
+    assert cohort_address.period_at(x, grain) == period
 
 
 def query_of(target) -> dict:
@@ -163,16 +163,16 @@ def query_of(target) -> dict:
 def test_trend_click_opens_the_clicked_period(seeded_sqlite):
     ctx = ctx_for(seeded_sqlite)
     search = "?area=WES&from=2024-01&to=2024-06&grain=quarter"
-    q = query_of(cohort.click_target(ctx, "trend", "charge_rate", {"points": [{"x": "2022-04-01", "y": 0.3}]},
+    q = query_of(cohort_address.click_target(ctx, "trend", "charge_rate", {"points": [{"x": "2022-04-01", "y": 0.3}]},
                                      "/", search))
     # 'from' is dropped (the trend shows history before it); 'to' stays: it cuts the last point as the chart does
     assert q == {"area": ["WES"], "to": ["2024-06"], "grain": ["quarter"], "metric": ["charge_rate"],
                  "period": ["2022-Q2"], "back": ["/" + search]}
-    assert cohort.click_target(ctx, "trend", "joint_training_sessions", {"points": [{"x": "2022-04-01"}]}, "/",
+    assert cohort_address.click_target(ctx, "trend", "joint_training_sessions", {"points": [{"x": "2022-04-01"}]}, "/",
                                search) is None                                     # returns: no cohort
     for click in (None, {}, {"points": []}, {"points": ["x"]}, {"points": [{"x": "nonsense"}]}):
-        assert cohort.click_target(ctx, "trend", "charge_rate", click, "/", search) is None
-    assert cohort.click_target(ctx, "pie", "charge_rate", {"points": [{"x": "2022-04-01"}]}, "/", search) is None
+        assert cohort_address.click_target(ctx, "trend", "charge_rate", click, "/", search) is None
+    assert cohort_address.click_target(ctx, "pie", "charge_rate", {"points": [{"x": "2022-04-01"}]}, "/", search) is None
 
 
 def test_ranked_click_opens_the_bar_for_the_whole_period(seeded_sqlite):
@@ -180,22 +180,22 @@ def test_ranked_click_opens_the_bar_for_the_whole_period(seeded_sqlite):
     path, search = "/workstream/early_advice", "?area=WES&from=2024-01&to=2024-06"
     bars, _ = ranking(ctx, Filters(areas=("WES",)), "charge_rate", ("2024-01", "2024-06"))   # the chart's labels
     dorset = bars.filter(pl.col("force_code") == "E23000039")["label"][0]
-    q = query_of(cohort.click_target(ctx, "ranked", "charge_rate", {"points": [{"y": dorset, "x": 0.3}]}, path,
+    q = query_of(cohort_address.click_target(ctx, "ranked", "charge_rate", {"points": [{"y": dorset, "x": 0.3}]}, path,
                                      search))
     assert q == {"area": ["WES"], "force": ["E23000039"], "from": ["2024-01"], "to": ["2024-06"],
                  "metric": ["charge_rate"], "back": [path + search]}
     bars, _ = ranking(ctx, Filters(), "charge_rate", ("2024-01", "2024-06"))
     wessex = bars.filter(pl.col("area_code") == "WES")["label"][0]
-    q = query_of(cohort.click_target(ctx, "ranked", "charge_rate", {"points": [{"y": wessex}]}, path,
+    q = query_of(cohort_address.click_target(ctx, "ranked", "charge_rate", {"points": [{"y": wessex}]}, path,
                                      "?from=2024-01&to=2024-06"))
     assert (q["area"], "force" in q, "period" in q) == (["WES"], False, False)
-    assert cohort.click_target(ctx, "ranked", "charge_rate", {"points": [{"y": "Atlantis"}]}, path, search) is None
+    assert cohort_address.click_target(ctx, "ranked", "charge_rate", {"points": [{"y": "Atlantis"}]}, path, search) is None
 
 
 # ---------------------------------------------------------------- page content
 def page(store, filters: Filters, query: dict, threshold: int = T):
     ctx = ctx_for(store, threshold)
-    req = cohort.parse_request(query, store.ref)
+    req = cohort_address.parse_request(query, store.ref)
     content, summary = cohort.render(ctx, filters, req)
     explore = cohort.explore(ctx, filters, req, summary) if summary else None
     return text_of(content), summary, text_of(explore)
@@ -235,7 +235,7 @@ def test_page_has_every_breakdown_with_charts_and_tables(seeded_sqlite):
 
 def test_ids_are_unique_when_the_explorer_repeats_a_breakdown(seeded_sqlite):
     ctx = ctx_for(seeded_sqlite)
-    req = cohort.parse_request({"metric": ["referrals"], "period": ["2024"], "by": ["victim_sex"]}, seeded_sqlite.ref)
+    req = cohort_address.parse_request({"metric": ["referrals"], "period": ["2024"], "by": ["victim_sex"]}, seeded_sqlite.ref)
     content, summary = cohort.render(ctx, Filters(areas=("WES",)), req)
     tree = json.loads(text_of([cohort.layout(ctx, Filters()), content, cohort.explore(ctx, Filters(areas=("WES",)),
                                                                                      req, summary)]))
@@ -259,7 +259,7 @@ def test_a_cached_cohort_is_never_served_to_another_scope(seeded_sqlite, tmp_pat
         computed.append(filters.scope_areas)
         return real(engine, filters, *args, **kwargs)
     monkeypatch.setattr(cohort, "cohort_profile", counting)
-    chosen, req = Filters(areas=("WES", "SEA")), cohort.parse_request({"metric": ["charge_rate"],
+    chosen, req = Filters(areas=("WES", "SEA")), cohort_address.parse_request({"metric": ["charge_rate"],
                                                                        "period": ["2024"]}, seeded_sqlite.ref)
     wes = headline(seeded_sqlite, Filters(areas=("WES",)), "charge_rate", "2024")
     both = headline(seeded_sqlite, chosen, "charge_rate", "2024")
@@ -275,7 +275,7 @@ def test_a_cached_cohort_is_never_served_to_another_scope(seeded_sqlite, tmp_pat
     assert seen[("SEA",)][0][1].cohort.size == both["denominator"] - wes["denominator"]
     for scope, views in seen.items():
         assert len({text for text, _ in views}) == 1 and len({s for _, s in views}) == 1, scope
-        req_by = cohort.parse_request({"metric": ["charge_rate"], "period": ["2024"]}, seeded_sqlite.ref)
+        req_by = cohort_address.parse_request({"metric": ["charge_rate"], "period": ["2024"]}, seeded_sqlite.ref)
         explore = text_of(cohort.explore(ctx, chosen.with_(scope_areas=scope), req_by, views[0][1]))
         assert f"{views[0][1].cohort.label}: cases" in explore
     assert len(computed) == 3                                     # the explorer read the cached profiles
