@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from queries import schema as s
-from queries.rollups import rebuild_rollups
+from queries.rollups import rebuild_rollups, take_turn
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "sample_data" / "reference"
 
@@ -173,7 +173,9 @@ def init_store(engine: sa.Engine, directory: Path = REFERENCE_DIR, recount: bool
     """Create the schema if missing and upsert the reference data, in one transaction. Safe to run again.
 
     The national population counts are counted from the cases when their table is new (a store made by an earlier
-    version) or when `recount` asks for it; otherwise loads keep them."""
+    version) or when `recount` asks for it; otherwise loads keep them. It takes its turn with loads, since it
+    rewrites what they change by difference, and updates the schema version row in place: a load waiting on that
+    row's lock would not wait on a deleted and re-inserted one."""
     from queries import populations   # here, not at the top: it needs queries.validate, which imports this module
 
     rows_by_table = read_reference_files(directory)
@@ -182,10 +184,12 @@ def init_store(engine: sa.Engine, directory: Path = REFERENCE_DIR, recount: bool
     _upgrade_indexes(engine)
     counts = {}
     with engine.begin() as conn:
+        take_turn(conn)
+        version = s.schema_info.c.key == "schema_version"
+        if not conn.execute(sa.update(s.schema_info).where(version).values(value=str(s.SCHEMA_VERSION))).rowcount:
+            conn.execute(sa.insert(s.schema_info), [{"key": "schema_version", "value": str(s.SCHEMA_VERSION)}])
         if recount:
             populations.rebuild(conn)
-        conn.execute(sa.delete(s.schema_info).where(s.schema_info.c.key == "schema_version"))
-        conn.execute(sa.insert(s.schema_info), [{"key": "schema_version", "value": str(s.SCHEMA_VERSION)}])
         for table in s.REFERENCE_TABLES:
             rows = rows_by_table[table.name]
             _upsert(conn, table, rows)

@@ -151,12 +151,10 @@ def test_drifted_counts_are_refused_and_init_recount_repairs_them(copied, seeded
     assert kept(engine) == fresh(engine)
 
 
-def test_two_case_loads_at_once_keep_the_counts_exact(empty_store, tmp_path, monkeypatch):
-    """Loads change the counts by difference, so a load that starts while another is open must wait for it rather
-    than work from the counts as they were before either (on PostgreSQL the later one's rows would collide with
-    the earlier one's). The first load is held open just after changing the counts while the second starts."""
+def held_load(engine, ref, tmp_path, monkeypatch):
+    """Two case extracts (western Areas, the rest) and a loader whose first load stays open, just after changing
+    the population counts, until `release` is set: (paths, load, held, release, errors)."""
     import threading
-    engine, ref = empty_store.engine, empty_store.ref
     cases, returns = generate(ref, 3000, 11, "2023-01", "2024-06")
     west = cases["area_code"].is_in(["WES", "SWE"])
     paths = []
@@ -177,8 +175,18 @@ def test_two_case_loads_at_once_keep_the_counts_exact(empty_store, tmp_path, mon
     def load(path):
         try:
             ingest_cases(engine, path, reference=ref, max_month="2024-12")
-        except BaseException as exc:   # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:   # noqa: BLE001 - reported by the caller's assertion
             errors.append(exc)
+    return paths, load, held, release, errors
+
+
+def test_two_case_loads_at_once_keep_the_counts_exact(empty_store, tmp_path, monkeypatch):
+    """Loads change the counts by difference, so a load that starts while another is open must wait for it rather
+    than work from the counts as they were before either (on PostgreSQL the later one's rows would collide with
+    the earlier one's). The first load is held open just after changing the counts while the second starts."""
+    import threading
+    engine, ref = empty_store.engine, empty_store.ref
+    paths, load, held, release, errors = held_load(engine, ref, tmp_path, monkeypatch)
     first = threading.Thread(target=load, args=(paths[0],))
     first.start()
     assert held.wait(timeout=30)
@@ -186,6 +194,36 @@ def test_two_case_loads_at_once_keep_the_counts_exact(empty_store, tmp_path, mon
     second.start()
     second.join(timeout=1.5)
     waited = second.is_alive()   # it cannot finish while the first is open
+    release.set()
+    first.join()
+    second.join()
+    assert errors == [] and waited
+    assert kept(engine) == fresh(engine) != {}
+
+
+def test_a_recount_waits_for_a_load_that_is_open(empty_store, tmp_path, monkeypatch):
+    """`init --recount` rewrites the counts a load changes by difference: it waits for the open load, then counts
+    what that load wrote (without waiting, PostgreSQL refuses its rows as duplicates of the load's)."""
+    import threading
+    engine, ref = empty_store.engine, empty_store.ref
+    paths, load, held, release, errors = held_load(engine, ref, tmp_path, monkeypatch)
+    release.set()
+    load(paths[1])   # something to count already (not held)
+    held.clear()
+    release.clear()
+
+    def recount():
+        try:
+            init_store(engine, recount=True)
+        except BaseException as exc:   # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+    first = threading.Thread(target=load, args=(paths[0],))
+    first.start()
+    assert held.wait(timeout=30)
+    second = threading.Thread(target=recount)
+    second.start()
+    second.join(timeout=1.5)
+    waited = second.is_alive()
     release.set()
     first.join()
     second.join()
