@@ -16,7 +16,7 @@ from queries import schema as s
 from queries.disclosure import DEFAULT_THRESHOLD, check_threshold
 from queries.filters import Filters
 from queries.reference import Reference
-from queries.rollups import reads_rollups
+from queries import rollups
 
 LEVEL_KEYS = {"national": (), "area": ("area_code",), "force": ("area_code", "force_code")}
 
@@ -54,7 +54,7 @@ def monthly_sums(engine: sa.Engine, filters: Filters, metric_codes: Iterable[str
     are, since (month, area, force, metric) is the monthly table's key and a GROUP BY would sum single rows.
     """
     keys = [s.monthly.c[k] for k in LEVEL_KEYS[level]]
-    national = level == "national" and reads_rollups(filters)
+    national = level == "national" and rollups.reads_rollups(filters)
     m = (s.national_monthly if national else s.monthly).c
     where = [m.metric_code.in_(list(metric_codes)), *([] if national else unit_condition(filters))]
     if filters.period_from:

@@ -97,6 +97,7 @@ def _pairs_where(table: sa.Table, keys) -> list[sa.ColumnElement]:
 
 
 def _read(conn: sa.Connection, keys) -> Counts:
+    """The kept rows of these (population, month) pairs: days and categories only, all that _write needs."""
     out: Counts = {}
     for term in _pairs_where(pd, keys):
         for p, m, v, n in conn.execute(sa.select(pd.c.population, pd.c.month, pd.c.days_to_decision, pd.c.cases)
@@ -105,10 +106,7 @@ def _read(conn: sa.Connection, keys) -> Counts:
     for term in _pairs_where(pc, keys):
         for p, m, d, k, n in conn.execute(sa.select(pc.c.population, pc.c.month, pc.c.dimension, pc.c.category,
                                                     pc.c.cases).where(term)):
-            t = out.setdefault((p, m), Tally())
-            t.categories.setdefault(d, {})[k] = n
-            if d == _DIMS[0].key:
-                t.size += n
+            out.setdefault((p, m), Tally()).categories.setdefault(d, {})[k] = n
     return out
 
 
