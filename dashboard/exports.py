@@ -131,7 +131,8 @@ def _notes(book, styles, meta: ExportMeta, ref: Reference) -> None:
             sheet.write_string(i, col, text, styles["wrap"])
 
 
-def _data(book, styles, table: pl.DataFrame, meta: ExportMeta) -> None:
+def data_sheet(book, styles, table: pl.DataFrame, meta: ExportMeta):
+    """The Data sheet with its title, note, header row, widths, frozen header and filter: (sheet, columns)."""
     sheet = book.add_worksheet("Data")
     req = meta.request
     columns = data_columns(req)
@@ -149,6 +150,11 @@ def _data(book, styles, table: pl.DataFrame, meta: ExportMeta) -> None:
     sheet.freeze_panes(DATA_HEADER_ROW + 1, 0)
     last = DATA_HEADER_ROW + max(len(table), 1)
     sheet.autofilter(DATA_HEADER_ROW, 0, last, len(columns) - 1)
+    return sheet, columns
+
+
+def _data(book, styles, table: pl.DataFrame, meta: ExportMeta) -> None:
+    sheet, columns = data_sheet(book, styles, table, meta)
     # The symbols and the value's unit style are worked out column by column; each row is then a plain tuple.
     symbols = [pl.when(pl.col(c).is_not_null()).then(None).when(pl.col(f"{c}_suppressed"))
                .then(pl.lit(SYMBOLS[0][0])).otherwise(pl.lit(SYMBOLS[1][0])).alias(f"{c}_symbol") for c in NUMBERS]

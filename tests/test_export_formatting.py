@@ -130,24 +130,9 @@ def test_any_table_is_written_byte_identically(table, as_at, rows_per_chunk):
 
 # ---------------------------------------------------------------- Excel: the Data sheet's cells are unchanged
 def reference_data(book, styles, table: pl.DataFrame, meta: ExportMeta) -> None:
-    """The per-cell Data sheet writer the Excel export used before its symbols went column at a time."""
-    sheet = book.add_worksheet("Data")
-    req = meta.request
-    columns = data_columns(req)
-    for col, name in enumerate(columns):
-        sheet.set_column(col, col, exports_routes.WIDTHS[name])
-    what = f"as shown on the {req.view} page" if req.view else f"{req.level} level"
-    sheet.write_string(0, 0, f"Table 1: RASSO pilot metrics, {what} by {req.grain}, "
-                             f"{meta.period_from} to {meta.period_to}, data as at {meta.data_as_at}",
-                       styles["title"])
-    sheet.write_string(1, 0, "This worksheet contains one table. Symbols: "
-                       + "; ".join(f"{symbol} {meaning}" for symbol, meaning in SYMBOLS)
-                       + ". Definitions and the disclosure rule are in the Notes worksheet.")
-    for col, name in enumerate(columns):
-        sheet.write_string(DATA_HEADER_ROW, col, name, styles["header"])
-    sheet.freeze_panes(DATA_HEADER_ROW + 1, 0)
-    last = DATA_HEADER_ROW + max(len(table), 1)
-    sheet.autofilter(DATA_HEADER_ROW, 0, last, len(columns) - 1)
+    """The per-cell Data sheet writer the Excel export used before its symbols went column at a time (the sheet's
+    title and header rows, which did not change, are the export's own)."""
+    sheet, columns = exports_routes.data_sheet(book, styles, table, meta)
     numbers = set(NUMBERS)
     for r, row in enumerate(table.iter_rows(named=True), start=DATA_HEADER_ROW + 1):
         for col, name in enumerate(columns):
