@@ -20,7 +20,8 @@ subtracted to reveal another Area.
 
 Because the groups add up to the national figure, which the headline publishes, they are protected together:
 sizes and numerators as one line (queries.disclosure.protect_one_way), breakdowns as a group x category table
-(protect_cross_table), so "national minus comparison" never recovers a suppressed cohort cell. Not covered:
+(protect_cross_table, each category's national count taken as published), so "national minus comparison" never
+recovers a suppressed cell, even with the national breakdown from another view. Not covered:
 differencing two different selections, or a cross-table against a one-way table (linked tables).
 
 Periods: 'YYYY-MM', 'YYYY-Qn', 'YYYY', or None / "period" (metric_values' whole-period label) for the Filters'
@@ -344,7 +345,7 @@ def _one_way(counts: dict[str, dict[str, int]], d: Dimension, group: str, t: int
         frame = pl.DataFrame({"group": [g for g, _ in cells], "category": [k for _, k in cells],
                               "count": [counts[g].get(k, 0) for g, k in cells]},
                              schema={"group": pl.String, "category": pl.String, "count": pl.Int64})
-        out = (dc.protect_cross_table(frame, "group", "category", "count", t)
+        out = (dc.protect_cross_table(frame, "group", "category", "count", t, column_totals_published=True)
                .filter(pl.col("group") == group).drop("group"))
     total = out.filter(pl.col("category") == dc.TOTAL)["count"][0]   # None if suppressed: then no shares
     return out.with_columns(pl.when(pl.col("count_suppressed") | pl.lit(total is None)).then(None)

@@ -16,6 +16,8 @@ Documented choices:
 - Zeros are never used as complements: an attacker who knows a zero is
   structural would treat it as shown, so it protects nothing.  Hence every
   suppressed entry is non-zero.
+- Published margins: where a cross-table's column totals are shown elsewhere anyway (a cohort and its
+  comparison group add up to the national figures), each column's inner cells are a line of their own too.
 - Cross-tables get one more check.  "Two per line" is not enough on its own:
   adding and subtracting whole rows and columns can still isolate a cell that
   links two otherwise separate groups of suppressed cells.  A cell is
@@ -34,6 +36,7 @@ SUPPRESSED = "[c]"
 NOT_AVAILABLE = "[x]"
 DEFAULT_THRESHOLD = 10
 TOTAL = "Total"
+PUBLISHED = -1   # in place of a line's total index: the total is published elsewhere (see _line_pass)
 
 
 def check_threshold(threshold: int) -> int:
@@ -85,15 +88,20 @@ def suppress_statistic(df: pl.DataFrame, value_col: str, base_col: str, threshol
 def _line_pass(vals: np.ndarray, mask: np.ndarray, lines: list[list[int]]) -> None:
     """Until stable: a line with exactly one suppressed entry gets a complement (last index = total).
 
+    A line whose last index is PUBLISHED has its total shown elsewhere: its cells alone must not hold exactly one
+    suppressed entry, and when the others are all zeros there is nothing to add (the total is that entry).
     Flat indices are in canonical (label-sorted) order, so index breaks value ties."""
     changed = True
     while changed:
         changed = False
         for line in lines:
-            if mask[line].sum() != 1:
+            cells, total = line[:-1], line[-1]
+            if mask[cells if total == PUBLISHED else line].sum() != 1:
                 continue
-            cands = [k for k in line[:-1] if not mask[k] and vals[k] > 0]
-            pick = min(cands, key=lambda k: (vals[k], k)) if cands else line[-1]
+            cands = [k for k in cells if not mask[k] and vals[k] > 0]
+            if not cands and total == PUBLISHED:
+                continue
+            pick = min(cands, key=lambda k: (vals[k], k)) if cands else total
             if mask[pick]:  # cannot happen (suppressed entries are non-zero); never loop or leak silently
                 raise RuntimeError("secondary suppression found no complement")
             mask[pick] = changed = True
@@ -178,9 +186,12 @@ def protect_one_way(df: pl.DataFrame, label_col: str, count_col: str, threshold:
 
 
 def protect_cross_table(df: pl.DataFrame, row_col: str, col_col: str, count_col: str,
-                        threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
+                        threshold: int = DEFAULT_THRESHOLD, column_totals_published: bool = False) -> pl.DataFrame:
     """Long (row, col, count) inner cells in; long table with "Total" margins out, fully protected.
 
+    With `column_totals_published`, each column's total is taken as known whatever this table shows (a cohort
+    and its comparison group add up to England and Wales, whose figures other views show), so a column's inner
+    cells never hold exactly one suppressed entry either.
     Missing combinations count as 0.  Output keeps first-appearance order of labels,
     but every choice is made in label-sorted order, so shuffling the input changes nothing."""
     t = check_threshold(threshold)
@@ -198,6 +209,8 @@ def protect_cross_table(df: pl.DataFrame, row_col: str, col_col: str, count_col:
     mask = (grid >= 1) & (grid < t)
     flat_idx = np.arange(grid.size).reshape(grid.shape)
     lines = [list(x) for x in flat_idx] + [list(x) for x in flat_idx.T]  # total is each line's last entry
+    if column_totals_published:
+        lines += [[*x[:-1], PUBLISHED] for x in flat_idx.T[:-1]]
     while True:
         _line_pass(grid.reshape(-1), mask.reshape(-1), lines)  # reshape gives views: edits land in mask
         if not _fix_one_bridge(grid, mask):
